@@ -1,11 +1,11 @@
-# The two commands a newcomer needs: `make test` and (later) `make serve`.
+# The two commands a newcomer needs: `make test` and `make validate` (later `make serve`).
 # Each creates .venv with the Python it finds and installs what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format install clean
+.PHONY: test validate format install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
 	$(BIN)/python -m pytest
 
+validate: $(STAMP)
+	$(BIN)/meent validate data/
+
 format: $(STAMP)
-	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff format service tests
 	$(BIN)/meent format ontology shapes data
 
 clean:
