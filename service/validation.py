@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, Node, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import SH
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -77,10 +77,15 @@ class Validator:
         return cls(load_turtle_dir(root / "shapes"), load_turtle_dir(root / "ontology"))
 
     def validate(self, data: Graph) -> ValidationReport:
+        # The ontology is added to the data rather than passed as pySHACL's ont_graph: that
+        # mixes in only classes and properties, not the SKOS concepts of the schemes, and
+        # the shapes check that a theme (instrument, barrier, …) is a concept of its scheme.
+        combined = Graph()
+        combined += data
+        combined += self.ontology
         _, report_graph, _ = validate(
-            data,
+            combined,
             shacl_graph=self.shapes,
-            ont_graph=self.ontology,
             inference="none",
             advanced=True,
             allow_warnings=True,
@@ -90,7 +95,9 @@ class Validator:
 
 def _results(report: Graph) -> list[ValidationResult]:
     results = []
-    for node in report.subjects(RDF.type, SH.ValidationResult):
+    # Only the report's own results: pySHACL also writes the nested results of a failed
+    # sh:node check (as sh:detail), which would report one problem twice.
+    for node in report.objects(None, SH.result):
         messages: dict[str, str] = {}
         for message in report.objects(node, SH.resultMessage):
             if isinstance(message, Literal):

@@ -43,7 +43,7 @@ def test_violation_names_file_line_focus_path_and_message(run) -> None:
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if ": violation: " in line]
     assert len(lines) == 1, result.output
-    assert lines[0].startswith(f"{INVALID}:7: violation: <{KOPPEL}> meent:inCohort")
+    assert lines[0].startswith(f"{INVALID}:6: violation: <{KOPPEL}> meent:inCohort")
     assert "cohort" in lines[0].lower()
     assert "does not conform" in result.output
 
@@ -65,7 +65,7 @@ def test_json_output_for_machines(run) -> None:
     assert document["violations"] == 1
     violation = next(r for r in document["results"] if r["severity"] == "Violation")
     assert violation["file"] == str(INVALID)
-    assert violation["line"] == 7
+    assert violation["line"] == 6
     assert violation["focusNode"] == KOPPEL
     assert violation["path"] == "https://w3id.org/meent/def#inCohort"
     assert violation["sourceShape"].startswith("https://w3id.org/meent/shapes#")

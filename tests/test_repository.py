@@ -42,7 +42,7 @@ def minted_iris(graph: Graph) -> set[URIRef]:
         for term in triple
         if isinstance(term, URIRef)
         and term.startswith(BASE_IRI)
-        and not term.startswith((str(MEENT), str(MEENTSH)))
+        and not str(term).startswith((str(MEENT), str(MEENTSH)))
     }
 
 
