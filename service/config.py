@@ -1,0 +1,180 @@
+"""Settings: ``MEENT_`` environment variables and an optional TOML file (DESIGN §6).
+
+Precedence, highest first: values passed to ``Settings(...)`` (the CLI's options), environment
+variables (``MEENT_STORE``, ``MEENT_BASE_IRI``, ``MEENT_QUERY_TIMEOUT``, …), the config file,
+the defaults below. The config file is the one ``MEENT_CONFIG`` names, else ``meent.toml`` in
+the working directory if there is one; its keys are the setting names without the prefix::
+
+    store = "/srv/meent/store"
+    base_iri = "https://w3id.org/meent/"
+    query_timeout = 10
+
+Pointing Meent at a SPARQL server instead of the embedded store::
+
+    remote = "http://127.0.0.1:7878/"          # Oxigraph server: /query, /update, /store
+    # Apache Jena Fuseki (dataset "meent"); its TDB2 dataset needs tdb2:unionDefaultGraph true
+    remote = "http://127.0.0.1:3030/meent/"
+    remote_query = "query"
+    remote_update = "update"
+    remote_gsp = "data"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urljoin
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "MEENT_CONFIG"
+CONFIG_FILE = "meent.toml"
+MEMORY = "memory"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The folder holding ``ontology/`` and ``shapes/``: found upwards from ``start`` (default:
+    the working directory), then upwards from this package, so that ``meent serve`` works from
+    any directory of a checkout and from an editable install. Falls back to the working
+    directory, where a missing folder then gives a clear error at load time.
+    """
+    here = Path(__file__).resolve().parent
+    for origin in (start or Path.cwd(), here):
+        for folder in (origin.resolve(), *origin.resolve().parents):
+            if (folder / "ontology").is_dir() and (folder / "shapes").is_dir():
+                return folder
+    return (start or Path.cwd()).resolve()
+
+
+@dataclass(frozen=True)
+class RemoteEndpoints:
+    """The three endpoints of a SPARQL 1.1 server (Protocol query, Update, Graph Store)."""
+
+    query: str
+    update: str
+    gsp: str
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build one per process (``get_settings``) or per test."""
+
+    model_config = SettingsConfigDict(env_prefix="MEENT_", extra="ignore")
+
+    project_root: Path = Field(
+        default_factory=find_project_root,
+        description="Folder with ontology/, shapes/ and data/.",
+    )
+    store: str | None = Field(
+        default=None,
+        description='Embedded store directory, or "memory"; default <project_root>/var/store.',
+    )
+    remote: str | None = Field(
+        default=None,
+        description="Base URL of a SPARQL 1.1 server; when set, the embedded store is not used.",
+    )
+    remote_query: str = Field(
+        default="query", description="Query endpoint, absolute or relative to remote."
+    )
+    remote_update: str = Field(
+        default="update", description="Update endpoint, absolute or relative to remote."
+    )
+    remote_gsp: str = Field(
+        default="store", description="Graph Store Protocol endpoint, absolute or relative."
+    )
+    remote_timeout: float = Field(default=60.0, gt=0, description="HTTP timeout, seconds.")
+    base_iri: str = Field(default="https://w3id.org/meent/", description="Canonical base IRI.")
+    query_timeout: float = Field(default=30.0, gt=0, description="SPARQL query timeout, seconds.")
+    max_result_rows: int | None = Field(
+        default=None, ge=1, description="Cap on rows a public SPARQL query returns; none if unset."
+    )
+    max_query_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest SPARQL query (request body) accepted."
+    )
+    federation: bool = Field(
+        default=False, description="Allow SERVICE in public queries (lets anyone make us fetch)."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Read when settings are built, not at import: tests and the CLI can set MEENT_CONFIG.
+        sources = [init_settings, env_settings]
+        config_file = config_file_path()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_iri_ends_with_slash(cls, value: str) -> str:
+        # Graph and resource IRIs are built by appending paths ("graph/data/x").
+        if not value.endswith(("/", "#")):
+            raise ValueError("base_iri must end with '/' or '#'")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _remote_is_http(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("remote must be an http(s) URL")
+        # urljoin drops the last path segment unless the base ends with a slash.
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def store_path(self) -> Path | None:
+        """Directory of the embedded store, or None for an in-memory store."""
+        if self.store == MEMORY:
+            return None
+        if self.store:
+            return Path(self.store).expanduser().resolve()
+        return self.project_root / "var" / "store"
+
+    @property
+    def remote_endpoints(self) -> RemoteEndpoints | None:
+        if self.remote is None:
+            return None
+        return RemoteEndpoints(
+            query=urljoin(self.remote, self.remote_query),
+            update=urljoin(self.remote, self.remote_update),
+            gsp=urljoin(self.remote, self.remote_gsp),
+        )
+
+    def graph_iri(self, name: str) -> str:
+        """A named graph IRI (DESIGN §2): ``graph_iri("data/districts")``."""
+        return f"{self.base_iri}graph/{name}"
+
+
+def config_file_path() -> Path | None:
+    """The config file in use: ``$MEENT_CONFIG`` (must exist) or ``./meent.toml`` if present."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV} names {path}, which is not a file")
+        return path
+    local = Path.cwd() / CONFIG_FILE
+    return local if local.is_file() else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings; tests override the FastAPI dependency instead of this cache."""
+    return Settings()
