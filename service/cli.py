@@ -1,13 +1,18 @@
 """The ``meent`` command line (DESIGN §6). Exit codes: 0 ok, 1 validation failed, 2 bad input."""
 
 import json
+import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import typer
 from rdflib import Graph
 
+from service.config import Settings, get_settings
+from service.conneg import GRAPH_FORMATS, RESULT_FORMATS, by_name
 from service.formatting import format_file, is_canonical
 from service.parsing import RdfSyntaxError, parse_rdf
 from service.reports import Source, locate, render_text
@@ -16,6 +21,18 @@ from service.validation import Validator
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
+#: The store could not be opened or reached (added to DESIGN §6's 0/1/2).
+EXIT_UNAVAILABLE = 3
+T = TypeVar("T")
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", help='Embedded store directory, or "memory".', show_default=False),
+]
+RemoteOption = Annotated[
+    str | None,
+    typer.Option("--remote", help="Base URL of a SPARQL 1.1 server to use instead."),
+]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -51,9 +68,32 @@ def _turtle_files(paths: list[Path]) -> list[Path]:
 
 
 def _project_root() -> Path:
-    from service.config import get_settings
-
     return get_settings().project_root
+
+
+def _settings(store: str | None, remote: str | None, **more: Any) -> Settings:
+    overrides = {k: v for k, v in {"store": store, "remote": remote, **more}.items() if v}
+    try:
+        return Settings(**overrides)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the configured store, run ``work(store)``, close it; store failures exit 3."""
+    from service.store import StoreError, open_store
+
+    async def run() -> T:
+        store = open_store(settings)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return anyio.run(run)
+    except StoreError as error:
+        raise _fail(str(error), EXIT_UNAVAILABLE) from None
 
 
 @app.command("format")
@@ -136,6 +176,122 @@ def validate(
         )
     if not report.conforms:
         raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Load ontology/, shapes/ and data/ into the store (unchanged files are skipped) and serve."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(store, remote, host=host, port=port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def load(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Large RDF files to bulk-load (default: sync).")
+    ] = None,
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Sync the project's ontology, shapes and data into the store, or bulk-load FILES.
+
+    Without FILES: changed files replace their graph, unchanged ones are skipped, removed ones
+    are dropped. With FILES (Turtle, N-Triples, N-Quads, TriG): each is bulk-loaded fast into
+    ``graph/data/{stem}`` (or its own graphs, for quads).
+    """
+    from rich.progress import Progress
+
+    from service.loader import LoaderError, load_files, sync_project
+
+    settings = _settings(store, remote)
+    for path in files or []:
+        if not path.is_file():
+            raise _fail(f"{path}: no such file")
+
+    async def work(opened: Any) -> str:
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+            if files:
+                task = progress.add_task("loading", total=None)
+
+                def on_bytes(path: Path, done: int, total: int) -> None:
+                    progress.update(task, description=path.name, completed=done, total=total)
+
+                graphs = await load_files(opened, files, settings.base_iri, on_bytes)
+                return f"loaded {len(graphs)} graph(s): " + ", ".join(graphs)
+            task = progress.add_task("syncing", total=None)
+
+            def on_event(event: Any) -> None:
+                progress.update(task, completed=event.done, total=event.total)
+
+            summary = await sync_project(opened, settings.project_root, settings.base_iri, on_event)
+            return (
+                f"synced: {len(summary.loaded)} loaded, {len(summary.skipped)} unchanged, "
+                f"{len(summary.dropped)} dropped, {summary.triples} triples written"
+            )
+
+    try:
+        typer.echo(_with_store(settings, work))
+    except LoaderError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command()
+def query(
+    text: Annotated[str | None, typer.Argument(help="The SPARQL query.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("-f", "--file", help="Read the query from a file.")
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="json, xml, csv, tsv (SELECT/ASK; default tsv); "
+            "ttl, nt, jsonld, rdf, nq, trig (CONSTRUCT/DESCRIBE; default ttl).",
+        ),
+    ] = None,
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Run a SPARQL query against the configured store and write the result to stdout."""
+    from service.store import QueryError
+
+    if (text is None) == (file is None):
+        raise _fail("give the query as an argument or with -f FILE (one of them)")
+    if file is not None:
+        if not file.is_file():
+            raise _fail(f"{file}: no such file")
+        text = file.read_text(encoding="utf-8")
+    assert text is not None
+    results = by_name(output or "tsv", RESULT_FORMATS)
+    graphs = by_name(output or "ttl", GRAPH_FORMATS)
+    if output and results is None and graphs is None:
+        raise _fail(f"unknown format {output!r}")
+    settings = _settings(store, remote)
+    out = sys.stdout.buffer
+
+    async def work(opened: Any) -> None:
+        stream = await opened.query_stream(
+            text,
+            results_format=(results or RESULT_FORMATS[3]).results,
+            graph_format=(graphs or GRAPH_FORMATS[0]).rdf,
+        )
+        async for chunk in stream.chunks:
+            out.write(chunk)
+        out.flush()
+
+    try:
+        _with_store(settings, work)
+    except QueryError as error:
+        raise _fail(f"the query could not be evaluated: {error}") from None
 
 
 def main() -> None:

@@ -92,14 +92,15 @@ class Settings(BaseSettings):
     remote_timeout: float = Field(default=60.0, gt=0, description="HTTP timeout, seconds.")
     base_iri: str = Field(default="https://w3id.org/meent/", description="Canonical base IRI.")
     query_timeout: float = Field(default=30.0, gt=0, description="SPARQL query timeout, seconds.")
-    max_result_rows: int | None = Field(
-        default=None, ge=1, description="Cap on rows a public SPARQL query returns; none if unset."
-    )
     max_query_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest SPARQL query (request body) accepted."
     )
     federation: bool = Field(
         default=False, description="Allow SERVICE in public queries (lets anyone make us fetch)."
+    )
+    sync_on_start: bool = Field(
+        default=True,
+        description="Sync ontology/, shapes/ and data/ into the store when the service starts.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

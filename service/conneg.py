@@ -170,3 +170,26 @@ def by_name(name: str, offered: Sequence[Format]) -> Format | None:
 def supported(offered: Sequence[Format]) -> list[str]:
     """The media types to list in a 406 answer."""
     return [f.media_type for f in offered]
+
+
+def negotiate_language(header: str | None, offered: Sequence[str] = ("en", "nl")) -> str:
+    """The best of ``offered`` languages for an ``Accept-Language`` header (RFC 9110 §12.5.4,
+    basic filtering: ``nl-BE`` asks for ``nl``); ties go to the earlier member of the header,
+    and the first offered language is the fallback."""
+    best_q, best = 0.0, None
+    for member in (header or "").split(","):
+        tag, *params = (part.strip() for part in member.split(";"))
+        tag = tag.lower()
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        wildcard = offered[0] if tag == "*" else None
+        lang = next((o for o in offered if tag == o or tag.startswith(o + "-")), wildcard)
+        if lang is not None and q > best_q:
+            best_q, best = q, lang
+    return best or offered[0]

@@ -2,7 +2,14 @@
 
 import pytest
 
-from service.conneg import GRAPH_FORMATS, RESULT_FORMATS, by_name, negotiate, parse_accept
+from service.conneg import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    by_name,
+    negotiate,
+    negotiate_language,
+    parse_accept,
+)
 
 JSON = "application/sparql-results+json"
 XML = "application/sparql-results+xml"
@@ -115,3 +122,24 @@ def test_extensions_for_graphs(name: str, expected: str) -> None:
 def test_content_type_declares_utf8_for_text() -> None:
     assert by_name("csv", RESULT_FORMATS).content_type == "text/csv; charset=utf-8"
     assert by_name("nt", GRAPH_FORMATS).content_type == "application/n-triples"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("nl", "nl"),
+        ("nl-NL,nl;q=0.9,en;q=0.8", "nl"),
+        ("en-GB,en;q=0.9,nl;q=0.8", "en"),
+        ("de, nl;q=0.5", "nl"),
+        ("de", "en"),
+        ("*", "en"),
+        ("fr;q=1, nl;q=0.2, en;q=0.1", "nl"),
+        ("nl;q=0, en", "en"),
+        ("nl, en", "nl"),
+        ("en, nl", "en"),
+    ],
+)
+def test_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate_language(header) == expected

@@ -1,0 +1,65 @@
+"""The application factory: ``create_app(settings)`` builds the whole service.
+
+The lifespan opens the store named by the settings, syncs the project's ontology, shapes and
+curated data into it (idempotent: unchanged files are skipped), and closes it at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from service import __version__
+from service.config import Settings, get_settings
+from service.errors import install_error_handlers
+from service.loader import sync_project
+from service.sparql import router as sparql_router
+from service.store import open_store
+
+log = logging.getLogger("meent")
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings)
+        try:
+            if settings.sync_on_start:
+                summary = await sync_project(store, settings.project_root, settings.base_iri)
+                log.info("sync: %s", summary)
+            app.state.store = store
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="Meent",
+        version=__version__,
+        summary="A linked-data knowledge graph of public–collective collaboration.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=TEMPLATES)
+    install_error_handlers(app)
+    # Read-only, credential-free resources: any origin may query them from a browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["Accept", "Content-Type", "Authorization"],
+        expose_headers=["Content-Type", "Link", "ETag", "Location"],
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(sparql_router)
+    return app

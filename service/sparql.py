@@ -1,0 +1,330 @@
+"""``/sparql``: the SPARQL 1.1 Protocol (https://www.w3.org/TR/sparql11-protocol/).
+
+Queries by GET, by POST with a URL-encoded form, and by POST with the query as the body
+(§2.1.1–2.1.3); ``default-graph-uri``/``named-graph-uri`` set the dataset (§2.1.4). Results
+stream in the negotiated format. A bare GET answers with the Service Description
+(https://www.w3.org/TR/sparql11-service-description/ §2) or, for a browser, the query editor.
+Updates are refused: Meent's graph changes only through contributions.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+import anyio
+import pyoxigraph as ox
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from service.conneg import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    Format,
+    by_name,
+    negotiate,
+    negotiate_language,
+    supported,
+)
+from service.deps import SettingsDep, StoreDep, TemplatesDep
+from service.errors import (
+    BadRequest,
+    Forbidden,
+    NotAcceptable,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from service.queries import read_queries
+from service.service_description import SD_PREFIXES, service_description
+from service.sparqltext import QueryForm, query_form, uses_service
+from service.store import QueryError, ResultStream, StoreError
+from service.vocab import PREFIXES
+
+router = APIRouter()
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_QUERY = "application/sparql-query"
+SPARQL_UPDATE = "application/sparql-update"
+#: Parameters of SPARQL 1.1 Protocol §2.1 that may appear in a query request.
+DATASET_PARAMS = ("default-graph-uri", "named-graph-uri")
+ALLOW = "GET, HEAD, POST, OPTIONS"
+HTML = Format("text/html", ("html",), "html")
+#: The prefixes the editor starts with: the vocabularies a Meent query most often needs.
+EDITOR_PREFIXES = {
+    p: PREFIXES[p] for p in ("dct", "meent", "org", "prov", "rdf", "rdfs", "schema", "skos", "xsd")
+}
+
+
+def _one(params: list[tuple[str, str]], name: str) -> str | None:
+    values = [value for key, value in params if key == name]
+    if len(values) > 1:
+        raise BadRequest(f"The '{name}' parameter is given {len(values)} times; give it once.")
+    return values[0] if values else None
+
+
+def _all(params: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for key, value in params if key == name]
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return bytes(body)
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start + 1}).") from None
+
+
+def _refuse_update() -> Forbidden:
+    return Forbidden(
+        "This endpoint answers queries only: SPARQL Update is not accepted here. "
+        "Add or change data by submitting a contribution (POST /contributions).",
+    )
+
+
+def _formats(
+    request: Request, params: list[tuple[str, str]], form: QueryForm
+) -> tuple[Format, Format]:
+    """The result format and the graph format to answer with (406 if the form's is missing).
+
+    A ``format`` parameter (for links people paste) wins over the Accept header.
+    """
+    name = _one(params, "format")
+    if name is not None:
+        results = by_name(name, RESULT_FORMATS)
+        graphs = by_name(name, GRAPH_FORMATS)
+        wanted = graphs if form.returns_graph else results
+        if wanted is None:
+            offered = GRAPH_FORMATS if form.returns_graph else RESULT_FORMATS
+            raise BadRequest(
+                f"Unknown format '{name}' for a {form.value} query; use one of: "
+                + ", ".join(f.names[0] for f in offered)
+            )
+        return results or RESULT_FORMATS[0], graphs or GRAPH_FORMATS[0]
+    accept = request.headers.get("accept")
+    results = negotiate(accept, RESULT_FORMATS)
+    graphs = negotiate(accept, GRAPH_FORMATS)
+    if form.returns_graph and graphs is None:
+        raise NotAcceptable(supported(GRAPH_FORMATS))
+    if form in (QueryForm.SELECT, QueryForm.ASK) and results is None:
+        raise NotAcceptable(supported(RESULT_FORMATS))
+    if results is None and graphs is None:
+        raise NotAcceptable(supported(RESULT_FORMATS) + supported(GRAPH_FORMATS))
+    return results or RESULT_FORMATS[0], graphs or GRAPH_FORMATS[0]
+
+
+async def _run(
+    request: Request,
+    params: list[tuple[str, str]],
+    query: str,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> Response:
+    form = query_form(query)
+    if form is QueryForm.UPDATE:
+        raise _refuse_update()
+    if not settings.federation and uses_service(query):
+        raise BadRequest(
+            "Federated queries (SERVICE) are switched off on this endpoint: they would let "
+            "anyone make the server fetch arbitrary URLs."
+        )
+    results_format, graph_format = _formats(request, params, form)
+    assert results_format.results is not None and graph_format.rdf is not None
+    deadline = time.monotonic() + settings.query_timeout
+    try:
+        with anyio.fail_after(settings.query_timeout):
+            stream = await store.query_stream(
+                query,
+                results_format=results_format.results,
+                graph_format=graph_format.rdf,
+                default_graph_uris=_all(params, "default-graph-uri"),
+                named_graph_uris=_all(params, "named-graph-uri"),
+            )
+            first = await _first_chunk(stream)
+    except TimeoutError:
+        raise _timeout(settings.query_timeout) from None
+    except QueryError as error:
+        raise _query_problem(str(error)) from None
+    except StoreError as error:
+        raise Unavailable(str(error), headers={"Retry-After": "10"}) from None
+    fmt = results_format if not stream.is_graph else graph_format
+    return StreamingResponse(
+        _rest(stream, first, deadline),
+        media_type=fmt.content_type,
+        headers={"Vary": "Accept", "Cache-Control": "no-store"},
+    )
+
+
+_POSITION = re.compile(r"^error at (\d+):(\d+): ")
+
+
+def _query_problem(message: str) -> BadRequest:
+    """A 400 for a query the engine refused, with the line and column when it gives them."""
+    position = _POSITION.match(message)
+    if position is None:
+        return BadRequest(f"The query could not be evaluated: {message}")
+    line, column = int(position[1]), int(position[2])
+    reason = message[position.end() :]
+    return BadRequest(
+        f"Syntax error in the query at line {line}, column {column}: {reason}",
+        line=line,
+        column=column,
+    )
+
+
+def _timeout(seconds: float) -> Unavailable:
+    return Unavailable(
+        f"The query ran longer than the {seconds:g} s this endpoint allows and was stopped. "
+        "Narrow it (LIMIT, more selective patterns) or run it on a dump of the data.",
+    )
+
+
+async def _first_chunk(stream: ResultStream) -> bytes:
+    """Wait for the first bytes: most evaluation errors surface here, while a status code
+    can still say so."""
+    try:
+        return await anext(stream.chunks)
+    except StopAsyncIteration:
+        return b""
+    except BaseException:
+        await stream.aclose()
+        raise
+
+
+async def _rest(stream: ResultStream, first: bytes, deadline: float) -> AsyncIterator[bytes]:
+    """The body: the first chunk, then the rest until the deadline (then the stream is cut,
+    which a client sees as a truncated response rather than a silently partial one)."""
+    try:
+        yield first
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with anyio.move_on_after(remaining):
+                try:
+                    chunk = await anext(stream.chunks)
+                except StopAsyncIteration:
+                    return
+                except StoreError:
+                    return
+                yield chunk
+                continue
+            return
+    finally:
+        await stream.aclose()
+
+
+@router.api_route("/sparql", methods=["GET", "HEAD"], response_model=None)
+async def sparql_get(
+    request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
+) -> Response:
+    """SPARQL 1.1 Protocol §2.1.1 query via GET; a bare GET describes the service."""
+    params = parse_qsl(request.url.query, keep_blank_values=True)
+    if _one(params, "update") is not None:
+        raise _refuse_update()
+    query = _one(params, "query")
+    if query is None:
+        return await _describe_or_edit(request, store, settings, templates)
+    return await _run(request, params, query, store, settings)
+
+
+@router.post("/sparql", response_model=None)
+async def sparql_post(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """§2.1.2 query via URL-encoded POST and §2.1.3 query via POST directly."""
+    url_params = parse_qsl(request.url.query, keep_blank_values=True)
+    media_type = _media_type(request)
+    if media_type == SPARQL_UPDATE:
+        raise _refuse_update()
+    if media_type == FORM:
+        body = _decode(await _body(request, settings.max_query_bytes), "form")
+        form_params = parse_qsl(body, keep_blank_values=True)
+        if _one(form_params, "update") is not None:
+            raise _refuse_update()
+        query = _one(form_params, "query")
+        if query is None:
+            raise BadRequest("The form has no 'query' parameter.")
+        if _one(url_params, "query") is not None:
+            raise BadRequest("Give the query once: in the form or in the URL, not both.")
+        return await _run(request, url_params + form_params, query, store, settings)
+    if media_type == SPARQL_QUERY:
+        if _one(url_params, "query") is not None:
+            raise BadRequest("Give the query once: in the body or in the URL, not both.")
+        query = _decode(await _body(request, settings.max_query_bytes), "query")
+        return await _run(request, url_params, query, store, settings)
+    raise UnsupportedMediaType(
+        f"A SPARQL query is POSTed as {FORM} or {SPARQL_QUERY}, "
+        f"not {media_type or 'a body without Content-Type'}.",
+        supported=[FORM, SPARQL_QUERY],
+    )
+
+
+@router.options("/sparql")
+async def sparql_options() -> Response:
+    return Response(status_code=204, headers={"Allow": ALLOW})
+
+
+async def _describe_or_edit(
+    request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
+) -> Response:
+    accept = request.headers.get("accept")
+    chosen = negotiate(accept, (*GRAPH_FORMATS, HTML))
+    if chosen is HTML and accept and "text/html" in accept:
+        return _editor(request, settings, templates)
+    if chosen is None or chosen.rdf is None:
+        raise NotAcceptable([*supported(GRAPH_FORMATS), "text/html"])
+    endpoint = str(request.url_for("sparql_get"))
+    triples = await service_description(store, settings, endpoint)
+    body = ox.serialize(triples, format=chosen.rdf, prefixes=SD_PREFIXES)
+    return Response(
+        body,
+        media_type=chosen.content_type,
+        headers={"Vary": "Accept", "Cache-Control": "max-age=60"},
+    )
+
+
+def _editor(request: Request, settings: SettingsDep, templates: TemplatesDep) -> Response:
+    """The query editor: YASGUI with the example questions as tabs, over a plain form."""
+    endpoint = str(request.url_for("sparql_get"))
+    lang = negotiate_language(request.headers.get("accept-language"))
+    examples = read_queries(settings.project_root / "queries")
+    prologue = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(EDITOR_PREFIXES.items()))
+    default_query = (
+        f"{prologue}\n\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n  ?s a ?class .\n}}\n"
+        "GROUP BY ?class\nORDER BY DESC(?n)\nLIMIT 25"
+    )
+    config = {
+        "endpoint": endpoint,
+        "defaultQuery": default_query,
+        "examples": [
+            {"name": e.summary.get(lang) or e.slug, "query": e.query_text} for e in examples
+        ],
+    }
+    return templates.TemplateResponse(
+        request,
+        "sparql.html",
+        {
+            "endpoint": endpoint,
+            "lang": lang,
+            "default_query": default_query,
+            "examples": examples,
+            "config": config,
+        },
+        headers={"Vary": "Accept, Accept-Language"},
+    )
