@@ -40,7 +40,7 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     named graphs, as Meent needs; stopped at the end of the session."""
     binary = _oxigraph_binary()
     if binary is None:
-        pytest.skip("the oxigraph CLI (PyPI package 'oxigraph') is not installed")
+        pytest.fail("the oxigraph CLI (PyPI package 'oxigraph', a test extra) is not installed")
     port = _free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
     log = (location.parent / "oxigraph-server.log").open("wb")
