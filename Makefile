@@ -1,11 +1,11 @@
-# The two commands a newcomer needs: `make test` and `make validate` (later `make serve`).
+# The two commands a newcomer needs: `make serve` and `make test`.
 # Each creates .venv with the Python it finds and installs what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test validate format install clean
+.PHONY: serve test validate format install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The embedded store lives in var/store; the curated data is synced into it at start.
+serve: $(STAMP)
+	$(BIN)/meent serve
 
 test: $(STAMP)
 	$(BIN)/ruff check service tests

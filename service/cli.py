@@ -80,8 +80,9 @@ def _settings(store: str | None, remote: str | None, **more: Any) -> Settings:
 
 
 def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the configured store, run ``work(store)``, close it; store failures exit 3."""
-    from service.store import StoreError, open_store
+    """Open the configured store, run ``work(store)``, close it. A bad query or RDF file
+    exits 2; a store that cannot be opened or reached exits 3."""
+    from service.store import DataError, QueryError, StoreError, open_store
 
     async def run() -> T:
         store = open_store(settings)
@@ -92,6 +93,10 @@ def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
     try:
         return anyio.run(run)
+    except QueryError as error:
+        raise _fail(f"the query could not be evaluated: {error}") from None
+    except DataError as error:
+        raise _fail(str(error)) from None
     except StoreError as error:
         raise _fail(str(error), EXIT_UNAVAILABLE) from None
 
@@ -262,8 +267,6 @@ def query(
     remote: RemoteOption = None,
 ) -> None:
     """Run a SPARQL query against the configured store and write the result to stdout."""
-    from service.store import QueryError
-
     if (text is None) == (file is None):
         raise _fail("give the query as an argument or with -f FILE (one of them)")
     if file is not None:
@@ -288,10 +291,7 @@ def query(
             out.write(chunk)
         out.flush()
 
-    try:
-        _with_store(settings, work)
-    except QueryError as error:
-        raise _fail(f"the query could not be evaluated: {error}") from None
+    _with_store(settings, work)
 
 
 def main() -> None:
