@@ -19,7 +19,9 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/meent serve
 
+# The browser tests drive Debian's chromium, never a browser build Playwright downloads.
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/ruff check service tests
 	$(BIN)/ruff format --check service tests
 	$(BIN)/python -m pytest

@@ -17,9 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from service import __version__
+from service.browse_pages import router as browse_router
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
+from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
+from service.ontology_pages import router as ontology_router
 from service.sparql import router as sparql_router
 from service.store import open_store
 
@@ -62,4 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sparql_router)
+    app.include_router(linkeddata_router)
+    app.include_router(ontology_router)
+    app.include_router(browse_router)
     return app

@@ -21,6 +21,7 @@ Pointing Meent at a SPARQL server instead of the embedded store::
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -92,6 +93,15 @@ class Settings(BaseSettings):
     remote_timeout: float = Field(default=60.0, gt=0, description="HTTP timeout, seconds.")
     base_iri: str = Field(default="https://w3id.org/meent/", description="Canonical base IRI.")
     query_timeout: float = Field(default=30.0, gt=0, description="SPARQL query timeout, seconds.")
+    query_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Processes that evaluate public SPARQL queries on the embedded on-disk store (one "
+            "query each; a query past the timeout is stopped by killing its process). "
+            "Default: two per CPU, at least four."
+        ),
+    )
     max_query_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest SPARQL query (request body) accepted."
     )
@@ -147,6 +157,16 @@ class Settings(BaseSettings):
         if self.store:
             return Path(self.store).expanduser().resolve()
         return self.project_root / "var" / "store"
+
+    @property
+    def state_path(self) -> Path | None:
+        """The private state (``service.state``) that goes with the store: beside an embedded
+        store's directory; per server for a remote one; in memory with an in-memory store."""
+        if self.remote is not None:
+            digest = hashlib.sha256(self.remote.encode()).hexdigest()[:16]
+            return self.project_root / "var" / f"remote-{digest}.state.sqlite3"
+        path = self.store_path
+        return None if path is None else path.with_name(path.name + ".state.sqlite3")
 
     @property
     def remote_endpoints(self) -> RemoteEndpoints | None:

@@ -52,7 +52,9 @@ RESULT_FORMATS: tuple[Format, ...] = (
 GRAPH_FORMATS: tuple[Format, ...] = (
     Format("text/turtle", ("turtle", "ttl"), "ttl", rdf=ox.RdfFormat.TURTLE),
     Format("application/n-triples", ("ntriples", "nt"), "nt", rdf=ox.RdfFormat.N_TRIPLES),
-    Format("application/ld+json", ("jsonld", "json-ld"), "jsonld", rdf=ox.RdfFormat.JSON_LD),
+    Format(
+        "application/ld+json", ("jsonld", "json-ld", "json"), "jsonld", rdf=ox.RdfFormat.JSON_LD
+    ),
     Format("application/rdf+xml", ("rdfxml", "rdf", "xml"), "rdf", rdf=ox.RdfFormat.RDF_XML),
     Format("application/n-quads", ("nquads", "nq"), "nq", rdf=ox.RdfFormat.N_QUADS),
     Format("application/trig", ("trig",), "trig", rdf=ox.RdfFormat.TRIG),

@@ -10,7 +10,6 @@ Updates are refused: Meent's graph changes only through contributions.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
@@ -36,11 +35,12 @@ from service.errors import (
     PayloadTooLarge,
     Unavailable,
     UnsupportedMediaType,
+    problem,
 )
 from service.queries import read_queries
 from service.service_description import SD_PREFIXES, service_description
-from service.sparqltext import QueryForm, query_form, uses_service
-from service.store import QueryError, ResultStream, StoreError
+from service.sparqltext import _TOKEN, QueryForm, query_form, uses_service
+from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES
 
 router = APIRouter()
@@ -51,6 +51,18 @@ SPARQL_UPDATE = "application/sparql-update"
 #: Parameters of SPARQL 1.1 Protocol §2.1 that may appear in a query request.
 DATASET_PARAMS = ("default-graph-uri", "named-graph-uri")
 ALLOW = "GET, HEAD, POST, OPTIONS"
+#: Deepest bracket nesting and most operators a query may have. pyoxigraph's parser and
+#: evaluator recurse once per level: a 20 KB query of ~4000 nested braces, or a chain of
+#: ~10000 ``UNION``/``+``/``||``, overflows a worker thread's stack and kills the process.
+#: Real queries stay far below both.
+MAX_NESTING = 128
+MAX_OPERATORS = 2000
+_OPENING, _CLOSING = frozenset("({["), frozenset(")}]")
+#: Operators that chain (``^`` is left out: every typed literal has two).
+_OPERATORS = frozenset({"+", "-", "*", "/", "|", "!", "&", "=", "<", ">"})
+#: Seconds past the query timeout after which the router stops waiting even if the store has
+#: not kept its deadline.
+TIMEOUT_GRACE = 2.0
 HTML = Format("text/html", ("html",), "html")
 #: The prefixes the editor starts with: the vocabularies a Meent query most often needs.
 EDITOR_PREFIXES = {
@@ -73,6 +85,14 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _charset(request: Request) -> str | None:
+    for param in request.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -90,6 +110,72 @@ def _decode(body: bytes, what: str) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start + 1}).") from None
+
+
+def _check_complexity(query: str) -> None:
+    """Refuse a query the engine would recurse too deeply on (see ``MAX_NESTING``)."""
+    depth = deepest = operators = 0
+    for match in _TOKEN.finditer(query):
+        kind, text = match.lastgroup, match.group()
+        if kind == "other":
+            if text in _OPENING:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif text in _CLOSING:
+                depth -= 1
+            elif text in _OPERATORS:
+                operators += 1
+        elif kind == "word" and text.upper() == "UNION":
+            operators += 1
+    if deepest > MAX_NESTING:
+        raise BadRequest(
+            f"The query nests brackets {deepest} deep; this endpoint allows {MAX_NESTING}."
+        )
+    if operators > MAX_OPERATORS:
+        raise BadRequest(
+            f"The query has {operators} operators; this endpoint allows {MAX_OPERATORS}. "
+            "Split it, or use VALUES instead of long UNION or || chains."
+        )
+
+
+def _check_dataset(params: list[tuple[str, str]]) -> None:
+    """§2.1.4: ``default-graph-uri``/``named-graph-uri`` must be IRIs (a client error)."""
+    for name in DATASET_PARAMS:
+        for value in _all(params, name):
+            try:
+                ox.NamedNode(value)
+            except ValueError:
+                raise BadRequest(
+                    f"The '{name}' parameter is not an absolute IRI: {value!r}."
+                ) from None
+
+
+def _with_base(query: str, endpoint: str) -> str:
+    """The query with the endpoint as its base IRI, on a line of its own.
+
+    SPARQL 1.1 Protocol §2.1 lets the service choose the base IRI of a query ("which MAY be
+    the service endpoint"); without one, a relative IRI such as ``<s>`` is a syntax error in
+    the embedded store and resolves against the remote server's own URL. A BASE in the query
+    itself still applies after this one. ``_query_problem`` takes the extra line off the
+    positions it reports.
+    """
+    return f"BASE <{endpoint}>\n{query}"
+
+
+async def _query(
+    request: Request,
+    params: list[tuple[str, str]],
+    query: str,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> Response:
+    """Checks that come before any work, then the query itself."""
+    if query_form(query) is QueryForm.UPDATE:
+        raise _refuse_update()
+    _check_complexity(query)
+    _check_dataset(params)
+    endpoint = str(request.url_for("sparql_get"))
+    return await _run(request, params, _with_base(query, endpoint), store, settings)
 
 
 def _refuse_update() -> Forbidden:
@@ -147,18 +233,20 @@ async def _run(
         )
     results_format, graph_format = _formats(request, params, form)
     assert results_format.results is not None and graph_format.rdf is not None
-    deadline = time.monotonic() + settings.query_timeout
     try:
-        with anyio.fail_after(settings.query_timeout):
+        # The store enforces the timeout (and stops the work where it can); this is only a
+        # backstop should a store not keep its deadline.
+        with anyio.fail_after(settings.query_timeout + TIMEOUT_GRACE):
             stream = await store.query_stream(
                 query,
                 results_format=results_format.results,
                 graph_format=graph_format.rdf,
                 default_graph_uris=_all(params, "default-graph-uri"),
                 named_graph_uris=_all(params, "named-graph-uri"),
+                timeout=settings.query_timeout,
             )
             first = await _first_chunk(stream)
-    except TimeoutError:
+    except (QueryTimeout, TimeoutError):
         raise _timeout(settings.query_timeout) from None
     except QueryError as error:
         raise _query_problem(str(error)) from None
@@ -166,7 +254,7 @@ async def _run(
         raise Unavailable(str(error), headers={"Retry-After": "10"}) from None
     fmt = results_format if not stream.is_graph else graph_format
     return StreamingResponse(
-        _rest(stream, first, deadline),
+        _rest(stream, first),
         media_type=fmt.content_type,
         headers={"Vary": "Accept", "Cache-Control": "no-store"},
     )
@@ -180,7 +268,8 @@ def _query_problem(message: str) -> BadRequest:
     position = _POSITION.match(message)
     if position is None:
         return BadRequest(f"The query could not be evaluated: {message}")
-    line, column = int(position[1]), int(position[2])
+    # Line 1 is the BASE line that _with_base put before the query.
+    line, column = max(int(position[1]) - 1, 1), int(position[2])
     reason = message[position.end() :]
     return BadRequest(
         f"Syntax error in the query at line {line}, column {column}: {reason}",
@@ -190,6 +279,9 @@ def _query_problem(message: str) -> BadRequest:
 
 
 def _timeout(seconds: float) -> Unavailable:
+    """503 for a query stopped at the timeout (SPARQL 1.1 Protocol §2.1.5 leaves the code to
+    the service; 503 says "not now, not like this", and no Retry-After: the same query would
+    be stopped again)."""
     return Unavailable(
         f"The query ran longer than the {seconds:g} s this endpoint allows and was stopped. "
         "Narrow it (LIMIT, more selective patterns) or run it on a dump of the data.",
@@ -208,25 +300,19 @@ async def _first_chunk(stream: ResultStream) -> bytes:
         raise
 
 
-async def _rest(stream: ResultStream, first: bytes, deadline: float) -> AsyncIterator[bytes]:
-    """The body: the first chunk, then the rest until the deadline (then the stream is cut,
-    which a client sees as a truncated response rather than a silently partial one)."""
+async def _rest(stream: ResultStream, first: bytes) -> AsyncIterator[bytes]:
+    """The body: the first chunk, then the rest. The store stops the stream at the query's
+    deadline (QueryTimeout) or on a failure; the body then just ends — the status line has
+    gone already. A JSON or XML result is then visibly incomplete; CSV, TSV and N-Triples
+    end at a row boundary only by luck."""
     try:
         yield first
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            try:
+                chunk = await anext(stream.chunks)
+            except (StopAsyncIteration, StoreError):
                 return
-            with anyio.move_on_after(remaining):
-                try:
-                    chunk = await anext(stream.chunks)
-                except StopAsyncIteration:
-                    return
-                except StoreError:
-                    return
-                yield chunk
-                continue
-            return
+            yield chunk
     finally:
         await stream.aclose()
 
@@ -237,12 +323,14 @@ async def sparql_get(
 ) -> Response:
     """SPARQL 1.1 Protocol §2.1.1 query via GET; a bare GET describes the service."""
     params = parse_qsl(request.url.query, keep_blank_values=True)
-    if _one(params, "update") is not None:
+    if _all(params, "update"):
         raise _refuse_update()
     query = _one(params, "query")
     if query is None:
         return await _describe_or_edit(request, store, settings, templates)
-    return await _run(request, params, query, store, settings)
+    if len(query.encode()) > settings.max_query_bytes:
+        raise PayloadTooLarge(f"The query is larger than {settings.max_query_bytes} bytes.")
+    return await _query(request, params, query, store, settings)
 
 
 @router.post("/sparql", response_model=None)
@@ -250,24 +338,31 @@ async def sparql_post(request: Request, store: StoreDep, settings: SettingsDep) 
     """§2.1.2 query via URL-encoded POST and §2.1.3 query via POST directly."""
     url_params = parse_qsl(request.url.query, keep_blank_values=True)
     media_type = _media_type(request)
-    if media_type == SPARQL_UPDATE:
+    if media_type == SPARQL_UPDATE or _all(url_params, "update"):
         raise _refuse_update()
+    charset = _charset(request)
+    if media_type in (FORM, SPARQL_QUERY) and charset not in (None, "utf-8", "utf8"):
+        # §2.1.2/§2.1.3: the body is UTF-8; a declared other charset is a format we lack.
+        raise UnsupportedMediaType(
+            f"A SPARQL query is sent in UTF-8, not {charset}.",
+            supported=[FORM, SPARQL_QUERY],
+        )
     if media_type == FORM:
         body = _decode(await _body(request, settings.max_query_bytes), "form")
         form_params = parse_qsl(body, keep_blank_values=True)
-        if _one(form_params, "update") is not None:
+        if _all(form_params, "update"):
             raise _refuse_update()
         query = _one(form_params, "query")
         if query is None:
             raise BadRequest("The form has no 'query' parameter.")
         if _one(url_params, "query") is not None:
             raise BadRequest("Give the query once: in the form or in the URL, not both.")
-        return await _run(request, url_params + form_params, query, store, settings)
+        return await _query(request, url_params + form_params, query, store, settings)
     if media_type == SPARQL_QUERY:
         if _one(url_params, "query") is not None:
             raise BadRequest("Give the query once: in the body or in the URL, not both.")
         query = _decode(await _body(request, settings.max_query_bytes), "query")
-        return await _run(request, url_params, query, store, settings)
+        return await _query(request, url_params, query, store, settings)
     raise UnsupportedMediaType(
         f"A SPARQL query is POSTed as {FORM} or {SPARQL_QUERY}, "
         f"not {media_type or 'a body without Content-Type'}.",
@@ -278,6 +373,17 @@ async def sparql_post(request: Request, store: StoreDep, settings: SettingsDep) 
 @router.options("/sparql")
 async def sparql_options() -> Response:
     return Response(status_code=204, headers={"Allow": ALLOW})
+
+
+@router.api_route("/sparql", methods=["PUT", "DELETE", "PATCH"], include_in_schema=False)
+async def sparql_other_methods() -> Response:
+    """§2.1: queries use GET or POST. A 405 must list every allowed method (RFC 9110 §15.5.6);
+    without this route Starlette would list only those of the first /sparql route."""
+    response = problem(
+        405, "Method not allowed", f"/sparql answers {ALLOW}; SPARQL queries use GET or POST."
+    )
+    response.headers["Allow"] = ALLOW
+    return response
 
 
 async def _describe_or_edit(

@@ -11,15 +11,19 @@ Both hold the same things in the same way:
   graphs as their default graph: ``use_default_graph_as_union`` for pyoxigraph; for a server,
   its own setting (``oxigraph serve --union-default-graph``; Fuseki TDB2
   ``tdb2:unionDefaultGraph true``; GraphDB and Virtuoso do this by default).
-- Small key → value metadata (e.g. the content hashes of the loaded files) are triples in the
-  graph ``meta_graph`` (``…/graph/meta``), so a remote store needs nothing but SPARQL.
+- Small key → value metadata (e.g. the content hashes of the loaded files) live in the
+  service's private state (``service.state``, SQLite beside the store), never in a named
+  graph: every named graph is part of the public union. A graph is written first and its
+  metadata after it, so a crash in between only makes the next sync redo that graph.
 - ``replace_graph`` is atomic: readers see the old graph or the new one, never a mix, and a
   failure leaves the old graph in place. See the implementations for how.
 - There is no public ``update``: writes go through ``replace_graph``/``drop_graph``/
   ``bulk_load``, which build their SPARQL from parsed, re-serialised terms only.
 
 Blocking work (pyoxigraph calls, parsing, serialising) runs in worker threads, never on the
-event loop.
+event loop. Public queries (``query_stream`` with a ``timeout``) are bounded: past the deadline
+they raise ``QueryTimeout`` or their stream stops. How far the work itself stops depends on
+the store — see ``OxigraphStore.query_stream`` and ``RemoteSparqlStore.query_stream``.
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import anyio
 import anyio.abc
@@ -42,6 +54,8 @@ import httpx
 import pyoxigraph as ox
 
 from service.config import Settings
+from service.query_workers import QueryWorkerPool, WorkerError, default_size
+from service.state import StateDB
 
 #: An RDF term a query variable can be bound to.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -50,7 +64,8 @@ RdfData = bytes | str | Iterable[ox.Triple]
 #: ``progress(done, total)``: bytes read so far of a bulk load, out of ``total``.
 BytesProgress = Callable[[int, int], None]
 
-RDF_VALUE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#value")
+#: Graphs a remote store uploads into before moving them in place; never content.
+STAGING = "urn:meent:staging:"
 CHUNK_SIZE = 64 * 1024
 _VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -65,6 +80,14 @@ class QueryError(StoreError):
 
 class DataError(StoreError):
     """RDF given to the store does not parse."""
+
+
+class QueryTimeout(StoreError):
+    """A query ran past its deadline (before its first bytes; later, its stream stops)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"the query ran longer than {timeout:g} s and was stopped")
+        self.timeout = timeout
 
 
 @dataclass(frozen=True)
@@ -147,13 +170,19 @@ class Store(Protocol):
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
         substitutions: Mapping[str, Term] | None = None,
+        timeout: float | None = None,
     ) -> ResultStream:
         """Run a query and stream its serialisation; raises QueryError before the first byte
-        when the query is malformed."""
+        when the query is malformed.
+
+        With a ``timeout`` (seconds), QueryTimeout is raised when no bytes have come by then,
+        and a stream that is still running then stops with QueryTimeout. This is the bound for
+        public queries; ``query`` has none (the service's own queries are bounded by design).
+        """
         ...
 
     async def graph_iris(self) -> set[str]:
-        """The content graphs (named graphs other than the store's own metadata graph)."""
+        """The content graphs (the named graphs, without a remote store's staging graphs)."""
         ...
 
     async def triple_count(self, graph_iri: str | None = None) -> int:
@@ -169,7 +198,7 @@ class Store(Protocol):
         base_iri: str | None = None,
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
-        """Atomically replace a graph's content and set ``metadata`` in the same step.
+        """Atomically replace a graph's content, then set ``metadata``.
         Returns the number of triples written. Raises DataError if ``data`` does not parse
         (and then nothing changes)."""
         ...
@@ -177,7 +206,7 @@ class Store(Protocol):
     async def drop_graph(
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
-        """Remove a graph (no error if absent), setting ``metadata`` in the same step."""
+        """Remove a graph (no error if absent), then set ``metadata``."""
         ...
 
     async def bulk_load(
@@ -205,20 +234,21 @@ class Store(Protocol):
 
 def open_store(settings: Settings) -> Store:
     """The store the settings describe: a remote server if ``remote`` is set, else embedded."""
-    meta_graph = settings.graph_iri("meta")
     endpoints = settings.remote_endpoints
     if endpoints is not None:
         return RemoteSparqlStore(
             endpoints.query,
             endpoints.update,
             endpoints.gsp,
-            meta_graph=meta_graph,
+            state=StateDB(settings.state_path),
             timeout=settings.remote_timeout,
         )
     path = settings.store_path
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)
-    return OxigraphStore(path, meta_graph=meta_graph)
+    return OxigraphStore(
+        path, state=StateDB(settings.state_path), query_workers=settings.query_workers
+    )
 
 
 # --- helpers shared by both stores -------------------------------------------------------------
@@ -232,28 +262,9 @@ def _iri(value: str) -> ox.NamedNode:
         raise StoreError(f"not a valid IRI: {value!r} ({error})") from error
 
 
-def _meta_subject(meta_graph: str, key: str) -> ox.NamedNode:
-    return ox.NamedNode(f"{meta_graph}#{quote(key, safe='')}")
-
-
-def _meta_key(meta_graph: str, subject: str) -> str | None:
-    prefix = meta_graph + "#"
-    return unquote(subject[len(prefix) :]) if subject.startswith(prefix) else None
-
-
-def _metadata_update(meta_graph: str, values: Mapping[str, str | None]) -> list[str]:
-    """SPARQL Update operations that set (or with None, delete) metadata entries."""
-    graph = _iri(meta_graph)
-    operations = []
-    inserts = []
-    for key, value in values.items():
-        subject = _meta_subject(meta_graph, key)
-        operations.append(f"DELETE WHERE {{ GRAPH {graph} {{ {subject} {RDF_VALUE} ?value }} }}")
-        if value is not None:
-            inserts.append(f"{subject} {RDF_VALUE} {ox.Literal(value)} .")
-    if inserts:
-        operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n" + "\n".join(inserts) + "\n} }")
-    return operations
+async def _set_state(state: StateDB, values: Mapping[str, str | None] | None) -> None:
+    if values:
+        await anyio.to_thread.run_sync(state.set_metadata, values)
 
 
 def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) -> list[ox.Triple]:
@@ -271,10 +282,8 @@ def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) ->
         raise DataError(str(error)) from error
 
 
-def _replace_update(
-    graph_iri: str, triples: list[ox.Triple], meta_graph: str, metadata: Mapping[str, str | None]
-) -> str:
-    """One SPARQL Update request that replaces a graph and sets metadata.
+def _replace_update(graph_iri: str, triples: list[ox.Triple]) -> str:
+    """One SPARQL Update request that replaces a graph.
 
     SPARQL 1.1 Update §2.2: "Each request SHOULD be treated atomically by a SPARQL 1.1 Update
     service" — all its operations take effect together or not at all. The data are parsed
@@ -283,20 +292,19 @@ def _replace_update(
     """
     graph = _iri(graph_iri)
     operations = [f"DROP SILENT GRAPH {graph}"]
-    operations.extend(_metadata_update(meta_graph, metadata))
     if triples:
         body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
         operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{body}}} }}")
     return " ;\n".join(operations)
 
 
-def _count_query(graph_iri: str | None, meta_graph: str) -> str:
-    """Counts one graph's triples, or those of all graphs but the store's own."""
+def _count_query(graph_iri: str | None) -> str:
+    """Counts one graph's triples, or those of all content graphs (not staging ones)."""
     if graph_iri is not None:
         return f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {_iri(graph_iri)} {{ ?s ?p ?o }} }}"
     return (
         "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-        f"FILTER(!STRSTARTS(STR(?g), {ox.Literal(meta_graph)})) }}"
+        f"FILTER(!STRSTARTS(STR(?g), {ox.Literal(STAGING)})) }}"
     )
 
 
@@ -403,6 +411,41 @@ async def _receive_chunks(
             yield item
 
 
+async def _within(timeout: float | None, start: Awaitable[ResultStream]) -> ResultStream:
+    """``start``'s stream, bounded by ``timeout``: QueryTimeout if it has not started by then,
+    and its chunks stop with QueryTimeout at the deadline. Only the waiting stops: work that
+    cannot be cancelled (a pyoxigraph evaluation in a thread) runs on to its end."""
+    if timeout is None:
+        return await start
+    deadline = anyio.current_time() + timeout
+    with anyio.move_on_after(timeout):
+        stream = await start
+        return ResultStream(stream.format, _Until(stream, deadline, timeout))
+    raise QueryTimeout(timeout)
+
+
+class _Until:
+    """A stream's chunks until a deadline, then QueryTimeout. A class rather than an async
+    generator so that ``aclose()`` closes the stream even when iteration never started."""
+
+    def __init__(self, stream: ResultStream, deadline: float, timeout: float) -> None:
+        self._stream = stream
+        self._deadline = deadline
+        self._timeout = timeout
+
+    def __aiter__(self) -> _Until:
+        return self
+
+    async def __anext__(self) -> bytes:
+        with anyio.move_on_after(max(0.0, self._deadline - anyio.current_time())):
+            return await anext(self._stream.chunks)
+        await self.aclose()
+        raise QueryTimeout(self._timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 class _ProgressReader:
     """Wraps a binary file and reports how many bytes were read."""
 
@@ -433,12 +476,23 @@ class OxigraphStore:
     """Embedded pyoxigraph: on disk at ``path`` (RocksDB), or in memory when ``path`` is None.
 
     Atomicity: pyoxigraph runs each ``Store.update`` call in one transaction, and readers work
-    on snapshots, so ``replace_graph`` is a single update (drop, metadata, insert) — readers
+    on snapshots, so ``replace_graph`` is a single update (drop, insert) — readers
     see the old graph or the new one. Writes are serialised by a lock so two replacements of
     the same graph never conflict.
+
+    Public queries on disk run in ``query_workers`` processes (``service.query_workers``)
+    that open the store read-only, so that one past its timeout can be killed. Each write
+    bumps a generation; the next pooled query flushes the writer's memtable first and the
+    workers re-open their store, so they see every write that finished before the query.
     """
 
-    def __init__(self, path: Path | None = None, *, meta_graph: str) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        state: StateDB | None = None,
+        query_workers: int | None = None,
+    ) -> None:
         try:
             self._store = ox.Store(str(path)) if path is not None else ox.Store()
         except OSError as error:
@@ -447,8 +501,17 @@ class OxigraphStore:
                 f"cannot open the store at {path}: {error}. Is another Meent process "
                 "(meent serve) using it? Stop it, or point --store at another directory."
             ) from None
-        self._meta_graph = meta_graph
+        self._state = state or StateDB(None)
         self._write_lock = anyio.Lock()
+        self._pool = None
+        if path is not None:
+            self._pool = QueryWorkerPool(path, query_workers or default_size(), _pool_error)
+        self._generation = 0  # bumped by every write; the workers' stores follow it
+
+    @property
+    def query_worker_pids(self) -> list[int]:
+        """The processes public queries run in (none in memory, or before the first)."""
+        return self._pool.pids if self._pool is not None else []
 
     def _dataset_options(
         self, sparql: str, default_graph_uris: Sequence[str], named_graph_uris: Sequence[str]
@@ -515,7 +578,23 @@ class OxigraphStore:
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
         substitutions: Mapping[str, Term] | None = None,
+        timeout: float | None = None,
     ) -> ResultStream:
+        """On disk and with a ``timeout``, the query runs in a worker process that is killed
+        at the deadline, so the work really stops. Otherwise it runs in a thread of this
+        process: an in-memory store (tests, ``--store memory``) stops *waiting* at the
+        deadline, but pyoxigraph cannot cancel the evaluation, which runs on to its end."""
+        if self._pool is not None and timeout is not None:
+            return await self._pooled_stream(
+                sparql,
+                results_format,
+                graph_format,
+                default_graph_uris,
+                named_graph_uris,
+                substitutions,
+                timeout,
+            )
+
         def produce(out: _ChunkWriter) -> None:
             result = self._run_query(sparql, default_graph_uris, named_graph_uris, substitutions)
             try:
@@ -528,20 +607,53 @@ class OxigraphStore:
             finally:
                 del result  # on this thread: see query()
 
-        return await _threaded_stream(produce)
+        return await _within(timeout, _threaded_stream(produce))
+
+    async def _pooled_stream(
+        self,
+        sparql: str,
+        results_format: ox.QueryResultsFormat,
+        graph_format: ox.RdfFormat,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        substitutions: Mapping[str, Term] | None,
+        timeout: float,
+    ) -> ResultStream:
+        assert self._pool is not None
+        options = self._dataset_options(sparql, default_graph_uris, named_graph_uris)
+        job = {
+            "query": sparql + (_values_clause(substitutions) if substitutions else ""),
+            # pyoxigraph's keyword arguments, graphs as IRI strings
+            "options": {
+                key: [iri.value for iri in value] if isinstance(value, list) else value
+                for key, value in options.items()
+            },
+            "results_format": results_format.media_type,
+            "graph_format": graph_format.media_type,
+        }
+        generation = self._generation
+        if self._pool.generation != generation:
+            # A read-only open replays the write-ahead log, slowly when it is long; after a
+            # flush it reads the new table files instead.
+            await anyio.to_thread.run_sync(lambda: self._store.flush())
+            self._pool.generation = max(self._pool.generation, generation)
+        media_type, chunks = await self._pool.run(job, timeout=timeout)
+        is_results = _bare(media_type) == _bare(results_format.media_type)
+        fmt = results_format if is_results else graph_format
+        return ResultStream(fmt, chunks)
 
     async def graph_iris(self) -> set[str]:
         def run() -> set[str]:
             return {
                 graph.value
                 for graph in self._store.named_graphs()
-                if isinstance(graph, ox.NamedNode) and not graph.value.startswith(self._meta_graph)
+                if isinstance(graph, ox.NamedNode)
             }
 
         return await anyio.to_thread.run_sync(run)
 
     async def triple_count(self, graph_iri: str | None = None) -> int:
-        result = await self.query(_count_query(graph_iri, self._meta_graph))
+        result = await self.query(_count_query(graph_iri))
         assert isinstance(result, Solutions)
         return int(result.rows[0]["n"].value)
 
@@ -556,20 +668,23 @@ class OxigraphStore:
     ) -> int:
         def run() -> int:
             triples = _parse_triples(data, format, base_iri)
-            update = _replace_update(graph_iri, triples, self._meta_graph, metadata or {})
-            self._store.update(update)
+            self._store.update(_replace_update(graph_iri, triples))
             return len(triples)
 
         async with self._write_lock:
-            return await anyio.to_thread.run_sync(run)
+            try:
+                written = await anyio.to_thread.run_sync(run)
+            finally:
+                self._generation += 1
+            await _set_state(self._state, metadata)
+            return written
 
     async def drop_graph(
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
-        operations = [f"DROP SILENT GRAPH {_iri(graph_iri)}"]
-        operations.extend(_metadata_update(self._meta_graph, metadata or {}))
         async with self._write_lock:
-            await self._update(" ;\n".join(operations))
+            await self._update(f"DROP SILENT GRAPH {_iri(graph_iri)}")
+            await _set_state(self._state, metadata)
 
     async def bulk_load(
         self,
@@ -598,37 +713,44 @@ class OxigraphStore:
                 raise DataError(f"{path.name}: {error}") from error
 
         async with self._write_lock:
-            await anyio.to_thread.run_sync(run)
+            try:
+                await anyio.to_thread.run_sync(run)
+            finally:
+                self._generation += 1  # also after a failure: part of the file may be in
 
     async def metadata(self) -> dict[str, str]:
-        def run() -> dict[str, str]:
-            entries = {}
-            graph = _iri(self._meta_graph)
-            for quad in self._store.quads_for_pattern(None, RDF_VALUE, None, graph):
-                key = _meta_key(self._meta_graph, quad.subject.value)
-                if key is not None:
-                    entries[key] = quad.object.value
-            return entries
-
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(self._state.metadata)
 
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
-        if not values:
-            return
-        update = " ;\n".join(_metadata_update(self._meta_graph, values))
         async with self._write_lock:
-            await self._update(update)
+            await _set_state(self._state, values)
 
     async def _update(self, update: str) -> None:
         # A closure, not the bound method: an idle worker thread keeps a reference to the last
         # callable it ran, and a bound method would keep the database (and its lock) open.
-        await anyio.to_thread.run_sync(lambda: self._store.update(update))
+        try:
+            await anyio.to_thread.run_sync(lambda: self._store.update(update))
+        finally:
+            self._generation += 1
 
     async def close(self) -> None:
-        """Flush and release the database (its directory lock goes with the last reference)."""
+        """Stop the query workers, flush and release the database (its directory lock goes
+        with the last reference)."""
+        if self._pool is not None:
+            await self._pool.close()
         async with self._write_lock:
             await anyio.to_thread.run_sync(lambda: self._store.flush())
             del self._store
+            self._state.close()
+
+
+def _pool_error(error: WorkerError) -> StoreError:
+    """The store's exception for a query worker pool's."""
+    if error.reason == "query":
+        return QueryError(str(error))
+    if error.reason == "timeout" and error.timeout is not None:
+        return QueryTimeout(error.timeout)
+    return StoreError(f"the query service is unavailable: {error}")
 
 
 # --- remote ------------------------------------------------------------------------------------
@@ -657,7 +779,7 @@ class RemoteSparqlStore:
         update_url: str,
         gsp_url: str,
         *,
-        meta_graph: str,
+        state: StateDB | None = None,
         timeout: float = 60.0,
         max_update_bytes: int = 900_000,
         client: httpx.AsyncClient | None = None,
@@ -665,32 +787,47 @@ class RemoteSparqlStore:
         self.query_url = query_url
         self.update_url = update_url
         self.gsp_url = gsp_url
-        self._meta_graph = meta_graph
+        self._state = state or StateDB(None)
         self._max_update_bytes = max_update_bytes
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
     # SPARQL 1.1 Protocol §2.1.2: query via POST with URL-encoded parameters; the dataset
     # parameters are repeated, one per graph.
-    def _query_request(
+    async def _query_request(
         self,
         sparql: str,
         accept: str,
         default_graph_uris: Sequence[str],
         named_graph_uris: Sequence[str],
         substitutions: Mapping[str, Term] | None,
+        timeout: float | None = None,
     ) -> httpx.Request:
+        if not default_graph_uris and not named_graph_uris:
+            dataset = await anyio.to_thread.run_sync(query_dataset, sparql)
+            if dataset is not None:
+                default_graph_uris, named_graph_uris = dataset
         if substitutions:
             sparql += _values_clause(substitutions)
         form: list[tuple[str, str]] = [("query", sparql)]
         form += [("default-graph-uri", _iri(iri).value) for iri in default_graph_uris]
         form += [("named-graph-uri", _iri(iri).value) for iri in named_graph_uris]
         return self._client.build_request(
-            "POST", self.query_url, data=dict_list(form), headers={"Accept": accept}
+            "POST",
+            self.query_url,
+            data=dict_list(form),
+            headers={"Accept": accept},
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
-    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, *, stream: bool = False, timeout: float | None = None
+    ) -> httpx.Response:
         try:
             response = await self._client.send(request, stream=stream)
+        except httpx.TimeoutException as error:
+            if timeout is not None:
+                raise QueryTimeout(timeout) from None
+            raise StoreError(f"SPARQL server at {request.url} timed out: {error}") from error
         except httpx.HTTPError as error:
             raise StoreError(f"SPARQL server unreachable at {request.url}: {error}") from error
         if response.is_success:
@@ -710,7 +847,7 @@ class RemoteSparqlStore:
         named_graph_uris: Sequence[str] = (),
         substitutions: Mapping[str, Term] | None = None,
     ) -> QueryResult:
-        request = self._query_request(
+        request = await self._query_request(
             sparql,
             f"{SPARQL_RESULTS_JSON}, {N_TRIPLES};q=0.9",
             default_graph_uris,
@@ -749,18 +886,50 @@ class RemoteSparqlStore:
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
         substitutions: Mapping[str, Term] | None = None,
+        timeout: float | None = None,
     ) -> ResultStream:
         """Asks the server for exactly the two offered formats and passes its bytes through;
-        if it answers another format, the result is parsed and re-serialised."""
-        accept = f"{results_format.media_type}, {graph_format.media_type}"
-        request = self._query_request(
-            sparql, accept, default_graph_uris, named_graph_uris, substitutions
+        if it answers another format, the result is parsed and re-serialised.
+
+        The ``timeout`` bounds the whole exchange (and each read of the HTTP request); at the
+        deadline the connection is closed. Whether the *server* then stops evaluating is up
+        to the server: give it its own query timeout, no longer than Meent's
+        (``oxigraph serve --timeout-s 30``; Fuseki ``arq:queryTimeout``; Virtuoso
+        ``MaxQueryExecutionTime``), or a runaway query keeps a server CPU busy.
+        """
+        return await _within(
+            timeout,
+            self._start_stream(
+                sparql,
+                results_format,
+                graph_format,
+                default_graph_uris,
+                named_graph_uris,
+                substitutions,
+                timeout,
+            ),
         )
-        response = await self._send(request, stream=True)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if media_type == results_format.media_type:
+
+    async def _start_stream(
+        self,
+        sparql: str,
+        results_format: ox.QueryResultsFormat,
+        graph_format: ox.RdfFormat,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        substitutions: Mapping[str, Term] | None,
+        timeout: float | None,
+    ) -> ResultStream:
+        accept = f"{results_format.media_type}, {graph_format.media_type}"
+        request = await self._query_request(
+            sparql, accept, default_graph_uris, named_graph_uris, substitutions, timeout
+        )
+        response = await self._send(request, stream=True, timeout=timeout)
+        media_type = _bare(response.headers.get("content-type", ""))
+        # pyoxigraph's media types may carry parameters ("text/csv; charset=utf-8").
+        if media_type == _bare(results_format.media_type):
             return ResultStream(results_format, _passthrough(response))
-        if media_type == graph_format.media_type:
+        if media_type == _bare(graph_format.media_type):
             return ResultStream(graph_format, _passthrough(response))
         body = await response.aread()
         await response.aclose()
@@ -800,12 +969,11 @@ class RemoteSparqlStore:
         return {
             row["g"].value
             for row in result
-            if isinstance(row["g"], ox.NamedNode)
-            and not row["g"].value.startswith(self._meta_graph)
+            if isinstance(row["g"], ox.NamedNode) and not row["g"].value.startswith(STAGING)
         }
 
     async def triple_count(self, graph_iri: str | None = None) -> int:
-        result = await self.query(_count_query(graph_iri, self._meta_graph))
+        result = await self.query(_count_query(graph_iri))
         assert isinstance(result, Solutions)
         return int(result.rows[0]["n"].value)
 
@@ -819,19 +987,16 @@ class RemoteSparqlStore:
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
         triples = await anyio.to_thread.run_sync(_parse_triples, data, format, base_iri)
-        update = await anyio.to_thread.run_sync(
-            _replace_update, graph_iri, triples, self._meta_graph, metadata or {}
-        )
+        update = await anyio.to_thread.run_sync(_replace_update, graph_iri, triples)
         if len(update) <= self._max_update_bytes:
             await self._update([update])
         else:
-            await self._replace_staged(graph_iri, triples, metadata or {})
+            await self._replace_staged(graph_iri, triples)
+        await _set_state(self._state, metadata)
         return len(triples)
 
-    async def _replace_staged(
-        self, graph_iri: str, triples: list[ox.Triple], metadata: Mapping[str, str | None]
-    ) -> None:
-        staging = _iri(f"{self._meta_graph}/staging/{quote(graph_iri, safe='')}")
+    async def _replace_staged(self, graph_iri: str, triples: list[ox.Triple]) -> None:
+        staging = _iri(STAGING + quote(graph_iri, safe=""))
         body = await anyio.to_thread.run_sync(
             lambda: ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
         )
@@ -847,18 +1012,15 @@ class RemoteSparqlStore:
             )
             await (await self._send(request)).aclose()
             # MOVE drops the target first, so this is the whole replacement, in one request.
-            operations = [f"MOVE SILENT GRAPH {staging} TO GRAPH {_iri(graph_iri)}"]
-            operations += _metadata_update(self._meta_graph, metadata)
-            await self._update(operations)
+            await self._update([f"MOVE SILENT GRAPH {staging} TO GRAPH {_iri(graph_iri)}"])
         finally:
             await self._update([f"DROP SILENT GRAPH {staging}"])
 
     async def drop_graph(
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
-        operations = [f"DROP SILENT GRAPH {_iri(graph_iri)}"]
-        operations += _metadata_update(self._meta_graph, metadata or {})
-        await self._update(operations)
+        await self._update([f"DROP SILENT GRAPH {_iri(graph_iri)}"])
+        await _set_state(self._state, metadata)
 
     async def bulk_load(
         self,
@@ -900,28 +1062,22 @@ class RemoteSparqlStore:
             raise DataError(f"{path.name}: {error}") from error
 
     async def metadata(self) -> dict[str, str]:
-        sparql = f"SELECT ?k ?v WHERE {{ GRAPH {_iri(self._meta_graph)} {{ ?k {RDF_VALUE} ?v }} }}"
-        result = await self.query(sparql)
-        assert isinstance(result, Solutions)
-        entries = {}
-        for row in result:
-            key = _meta_key(self._meta_graph, row["k"].value)
-            if key is not None:
-                entries[key] = row["v"].value
-        return entries
+        return await anyio.to_thread.run_sync(self._state.metadata)
 
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
-        if values:
-            await self._update(_metadata_update(self._meta_graph, values))
+        await _set_state(self._state, values)
 
     async def close(self) -> None:
         await self._client.aclose()
+        self._state.close()
 
 
 async def _passthrough(response: httpx.Response) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.aiter_bytes(CHUNK_SIZE):
             yield chunk
+    except httpx.HTTPError as error:
+        raise StoreError(f"the SPARQL server's answer broke off: {error}") from None
     finally:
         await response.aclose()
 
@@ -947,6 +1103,32 @@ _NOT_KEYWORDS = re.compile(
     re.DOTALL,
 )
 _FROM = re.compile(r"(?<![\w:?$.-])FROM(?![\w:.-])", re.IGNORECASE)
+
+
+def _bare(media_type: str) -> str:
+    return media_type.split(";")[0].strip().lower()
+
+
+def query_dataset(sparql: str) -> tuple[list[str], list[str]] | None:
+    """The IRIs of a query's FROM and FROM NAMED clauses, or None when it has none (or
+    cannot be read here; the server then sees the query as it is).
+
+    A server whose default graph is the union of its graphs may let that override FROM
+    (``oxigraph serve --union-default-graph`` does); sent as the protocol dataset
+    (SPARQL 1.1 Protocol §2.1.4), FROM means what SPARQL 1.1 Query §13.2 says everywhere.
+    """
+    if not declares_dataset(sparql):
+        return None
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        clauses = translateQuery(parseQuery(sparql)).algebra.get("datasetClause") or []
+    except Exception:  # rdflib's parser is narrower than the servers'; don't second-guess
+        return None
+    default = [str(c["default"]) for c in clauses if "default" in c]
+    named = [str(c["named"]) for c in clauses if "named" in c]
+    return (default, named) if default or named else None
 
 
 def declares_dataset(sparql: str) -> bool:

@@ -15,8 +15,6 @@ import pytest
 
 from service.store import OxigraphStore, RemoteSparqlStore, Store
 
-META_GRAPH = "https://w3id.org/meent/graph/meta"
-
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -82,7 +80,7 @@ async def store(request: pytest.FixtureRequest, anyio_backend: str) -> AsyncIter
     """Each test runs against an in-memory OxigraphStore and a RemoteSparqlStore on a real
     server, emptied before the test."""
     if request.param == "oxigraph":
-        opened: Store = OxigraphStore(meta_graph=META_GRAPH)
+        opened: Store = OxigraphStore()
     else:
         url = request.getfixturevalue("oxigraph_server")
         async with httpx.AsyncClient() as client:
@@ -92,9 +90,7 @@ async def store(request: pytest.FixtureRequest, anyio_backend: str) -> AsyncIter
                 headers={"Content-Type": "application/sparql-update"},
             )
             response.raise_for_status()
-        opened = RemoteSparqlStore(
-            url + "query", url + "update", url + "store", meta_graph=META_GRAPH
-        )
+        opened = RemoteSparqlStore(url + "query", url + "update", url + "store")
     try:
         yield opened
     finally:

@@ -29,7 +29,6 @@ G2 = EX + "graph/two"
 JSON = ox.QueryResultsFormat.JSON
 TURTLE = ox.RdfFormat.TURTLE
 NT = ox.RdfFormat.N_TRIPLES
-META_GRAPH = "https://w3id.org/meent/graph/meta"
 
 
 def ntriples(prefix: str, count: int) -> bytes:
@@ -74,14 +73,11 @@ async def test_protocol_dataset_restricts_the_query(
 
 
 async def test_from_in_the_query_defines_the_dataset(two_graphs: Store) -> None:
-    """SPARQL 1.1 Query §13.2 — on the embedded store. A server run with a union default
-    graph decides for itself (next test); the README says so."""
-    sparql = f"SELECT ?n FROM <{G2}> WHERE {{ ?s ?p ?n }}"
-    if isinstance(two_graphs, RemoteSparqlStore):
-        # oxigraph serve --union-default-graph lets its union flag override FROM.
-        assert await names(two_graphs, sparql) == ["one", "two"]
-    else:
-        assert await names(two_graphs, sparql) == ["two"]
+    """SPARQL 1.1 Query §13.2, on both stores: the remote store sends FROM as the protocol
+    dataset, since a union-default-graph server may let its union override FROM."""
+    assert await names(two_graphs, f"SELECT ?n FROM <{G2}> WHERE {{ ?s ?p ?n }}") == ["two"]
+    prefixed = f"PREFIX g: <{EX}graph/> SELECT ?n FROM NAMED g:one WHERE {{ ?s ?p ?n }}"
+    assert await names(two_graphs, prefixed) == []
 
 
 async def test_ask_and_construct(two_graphs: Store) -> None:
@@ -208,9 +204,7 @@ async def test_readers_never_see_a_half_replaced_graph(store: Store) -> None:
 
 async def test_large_replace_on_a_remote_store_is_staged(oxigraph_server: str) -> None:
     url = oxigraph_server
-    store = RemoteSparqlStore(
-        url + "query", url + "update", url + "store", meta_graph=META_GRAPH, max_update_bytes=1000
-    )
+    store = RemoteSparqlStore(url + "query", url + "update", url + "store", max_update_bytes=1000)
     try:
         await store.replace_graph(G1, ntriples("old", 50), format=NT)
         await store.replace_graph(G1, ntriples("new", 80), format=NT, metadata={"k": "v"})
@@ -218,7 +212,7 @@ async def test_large_replace_on_a_remote_store_is_staged(oxigraph_server: str) -
         assert (await store.metadata())["k"] == "v"
         staged = await store.query("SELECT ?g WHERE { GRAPH ?g { } }")
         assert isinstance(staged, Solutions)
-        assert not [row for row in staged if "/staging/" in row["g"].value]
+        assert not [row for row in staged if row["g"].value.startswith("urn:meent:staging:")]
     finally:
         await store.drop_graph(G1, metadata={"k": None})
         await store.close()
@@ -232,12 +226,32 @@ async def test_drop_graph(two_graphs: Store) -> None:
     assert "hash:one" not in await two_graphs.metadata()
 
 
-async def test_counts_leave_out_the_metadata_graph(two_graphs: Store) -> None:
-    await two_graphs.set_metadata({"a": "1", "b": "2"})
+async def test_metadata_is_in_no_graph(two_graphs: Store) -> None:
+    """Bookkeeping never reaches the public union: counts and queries see only content."""
+    await two_graphs.set_metadata({"a": "sha256:secret-1", "b": "2"})
     assert await two_graphs.triple_count() == 2
     assert await two_graphs.triple_count(G1) == 1
     assert await two_graphs.triple_count(EX + "graph/absent") == 0
     assert await two_graphs.graph_iris() == {G1, G2}
+    leaked = await two_graphs.query(
+        'ASK { { ?s ?p "sha256:secret-1" } UNION { GRAPH ?g { ?s ?p "sha256:secret-1" } } }'
+    )
+    assert leaked is False
+
+
+async def test_metadata_survives_reopening_an_embedded_store(tmp_path: Path) -> None:
+    settings = Settings(store=str(tmp_path / "store"))
+    first = open_store(settings)
+    await first.replace_graph(G1, ntriples("x", 3), format=NT, metadata={"sync:g": "h1"})
+    await first.close()
+    second = open_store(settings)
+    try:
+        assert await second.metadata() == {"sync:g": "h1"}
+        assert await second.triple_count(G1) == 3
+    finally:
+        await second.close()
+    assert settings.state_path == tmp_path / "store.state.sqlite3"
+    assert settings.state_path.is_file()
 
 
 async def test_metadata_round_trip(store: Store) -> None:

@@ -1,0 +1,168 @@
+"""The words of Meent's own pages in English and Dutch (the data brings its own labels).
+
+The page language is, in order: ``?lang=`` (which the language switch links use, and which is
+then remembered in a cookie so the next page keeps it), that cookie, then ``Accept-Language``.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from service.conneg import negotiate_language
+
+LANG_COOKIE = "meent_lang"
+LANGUAGES = ("en", "nl")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "site": "Meent",
+        "tagline": "A linked-data knowledge graph of public–collective collaboration.",
+        "browse": "Browse",
+        "ontology": "Ontology",
+        "shapes": "Shapes",
+        "search": "Search",
+        "search_label": "Search labels",
+        "search_button": "Search",
+        "language": "Language",
+        "types": "Type",
+        "properties": "Properties",
+        "mentioned_by": "Mentioned by",
+        "via": "as",
+        "sources": "Where this comes from",
+        "sources_intro": "The facts on this page are derived from these sources:",
+        "no_sources": "No source is recorded for this resource.",
+        "graphs": "Named graphs holding these facts",
+        "formats": "Download",
+        "open_sparql": "Open in SPARQL",
+        "iri": "IRI",
+        "external": "This IRI is not Meent's own: the page shows what Meent's graph says about it.",
+        "truncated": "Only the first {n} statements are shown.",
+        "previous": "Previous page",
+        "next": "Next page",
+        "page": "Page",
+        "not_found": "Not found",
+        "not_found_text": "Meent's graph says nothing about this IRI:",
+        "nearest": "Perhaps you meant",
+        "counts": "What the graph holds",
+        "class": "Class",
+        "count": "Number",
+        "graph": "Graph",
+        "graphs_title": "Named graphs",
+        "triples": "Triples",
+        "next_steps": "Where to go next",
+        "next_sparql": "Ask your own questions in SPARQL",
+        "next_ontology": "Read the ontology: classes, properties and concept schemes",
+        "next_shapes": "See the SHACL shapes contributions are checked against",
+        "contributions": "Latest contributions",
+        "no_contributions": "No contributions yet: everything here is curated from public sources.",
+        "results": "Results",
+        "no_results": "Nothing found.",
+        "classes": "Classes",
+        "properties_title": "Properties",
+        "schemes": "Concept schemes",
+        "definition": "Definition",
+        "subclass_of": "Subclass of",
+        "subproperty_of": "Subproperty of",
+        "domain": "Domain",
+        "range": "Range",
+        "used_with": "Properties",
+        "shapes_applying": "Shapes that apply",
+        "instances": "Instances",
+        "version": "Version",
+        "licence": "Licence",
+        "namespace": "Namespace",
+        "concepts": "Concepts",
+        "target": "Applies to",
+        "path": "Property",
+        "severity": "Severity",
+        "count_range": "How many",
+        "message": "Message",
+        "contents": "Contents",
+        "description": "Description",
+        "index_of": "All things of type",
+        "under_title": "All things under",
+        "json_ld_context": "JSON-LD context",
+    },
+    "nl": {
+        "site": "Meent",
+        "tagline": "Een linked-data-kennisgraaf van publiek-collectieve samenwerking.",
+        "browse": "Bladeren",
+        "ontology": "Ontologie",
+        "shapes": "Vormen",
+        "search": "Zoeken",
+        "search_label": "Zoek in labels",
+        "search_button": "Zoek",
+        "language": "Taal",
+        "types": "Soort",
+        "properties": "Eigenschappen",
+        "mentioned_by": "Genoemd door",
+        "via": "als",
+        "sources": "Waar dit vandaan komt",
+        "sources_intro": "De feiten op deze pagina zijn ontleend aan deze bronnen:",
+        "no_sources": "Voor deze bron is geen herkomst vastgelegd.",
+        "graphs": "Benoemde grafen met deze feiten",
+        "formats": "Downloaden",
+        "open_sparql": "Openen in SPARQL",
+        "iri": "IRI",
+        "external": (
+            "Deze IRI is niet van Meent zelf: de pagina toont wat de graaf van Meent erover zegt."
+        ),
+        "truncated": "Alleen de eerste {n} uitspraken worden getoond.",
+        "previous": "Vorige pagina",
+        "next": "Volgende pagina",
+        "page": "Pagina",
+        "not_found": "Niet gevonden",
+        "not_found_text": "De graaf van Meent zegt niets over deze IRI:",
+        "nearest": "Bedoelde u misschien",
+        "counts": "Wat de graaf bevat",
+        "class": "Klasse",
+        "count": "Aantal",
+        "graph": "Graaf",
+        "graphs_title": "Benoemde grafen",
+        "triples": "Tripels",
+        "next_steps": "Verder",
+        "next_sparql": "Stel uw eigen vragen in SPARQL",
+        "next_ontology": "Lees de ontologie: klassen, eigenschappen en begrippenlijsten",
+        "next_shapes": "Bekijk de SHACL-vormen waartegen bijdragen worden gecontroleerd",
+        "contributions": "Nieuwste bijdragen",
+        "no_contributions": "Nog geen bijdragen: alles hier is gecureerd uit openbare bronnen.",
+        "results": "Resultaten",
+        "no_results": "Niets gevonden.",
+        "classes": "Klassen",
+        "properties_title": "Eigenschappen",
+        "schemes": "Begrippenlijsten",
+        "definition": "Definitie",
+        "subclass_of": "Subklasse van",
+        "subproperty_of": "Subeigenschap van",
+        "domain": "Domein",
+        "range": "Bereik",
+        "used_with": "Eigenschappen",
+        "shapes_applying": "Vormen die gelden",
+        "instances": "Instanties",
+        "version": "Versie",
+        "licence": "Licentie",
+        "namespace": "Naamruimte",
+        "concepts": "Begrippen",
+        "target": "Geldt voor",
+        "path": "Eigenschap",
+        "severity": "Ernst",
+        "count_range": "Hoeveel",
+        "message": "Melding",
+        "contents": "Inhoud",
+        "description": "Beschrijving",
+        "index_of": "Alles van het soort",
+        "under_title": "Alles onder",
+        "json_ld_context": "JSON-LD-context",
+    },
+}
+
+
+def page_language(request: Request) -> str:
+    """The language to write the page in (see the module docstring)."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return negotiate_language(request.headers.get("accept-language"), LANGUAGES)

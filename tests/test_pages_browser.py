@@ -1,0 +1,151 @@
+"""The pages as a person sees them: a real headless browser (Debian's chromium, driven by
+Playwright) against a real uvicorn process serving the curated graph. It follows links from
+the landing page to a commons, a koppel and the ontology, switches language, and saves a
+screenshot of each page in test-artifacts/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from service.app import create_app
+from service.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A real uvicorn on 127.0.0.1 serving the app on an in-memory store; stopped afterwards."""
+    app = create_app(Settings(store="memory", project_root=ROOT))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1  # type: ignore[index]
+
+
+def test_a_reader_follows_links_and_switches_language(server: str, browser: Browser) -> None:
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        expect(page.locator("h1")).to_have_text("Meent")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.get_by_role("heading", name="What the graph holds")).to_be_visible()
+        _shot(page, "landing")
+
+        # landing → all commons → NoordOogst
+        page.get_by_role("link", name="commons", exact=True).click()
+        expect(page.locator("h1")).to_have_text("commons")
+        page.get_by_role("link", name="NoordOogst", exact=True).click()
+        expect(page.locator("h1")).to_have_text("NoordOogst")
+        assert page.url.endswith("/doc/commons/noordoogst")
+        expect(page.get_by_role("heading", name="Where this comes from")).to_be_visible()
+        source = page.locator("a.source-page", has_text="meent.coop")
+        expect(source).to_have_attribute(
+            "href", "https://meent.coop/publiek-collectief-samenwerken-hoedan/"
+        )
+        expect(page.get_by_role("link", name="urban agriculture")).to_be_visible()
+        _shot(page, "commons-noordoogst")
+
+        # the commons → its koppel (an incoming link)
+        page.get_by_role("link", name="NoordOogst koppel (2024)").click()
+        expect(page.locator("h1")).to_have_text("NoordOogst koppel (2024)")
+        expect(page.get_by_role("heading", name="Mentioned by")).to_have_count(0)
+        expect(page.locator("dt", has_text="cohort")).to_be_visible()
+        _shot(page, "koppel")
+
+        # switch to Dutch with the language link
+        page.get_by_role("link", name="Nederlands").click()
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        expect(page.locator("h1")).to_have_text("Koppel NoordOogst (2024)")
+        expect(page.get_by_role("heading", name="Waar dit vandaan komt")).to_be_visible()
+        _shot(page, "koppel-nl")
+
+        # the koppel's type → the ontology, landing on its section; Dutch is remembered
+        page.locator("p.types a", has_text="koppel").click()
+        assert page.url.endswith("/def#Koppel")
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        section = page.locator("section#Koppel")
+        expect(section).to_be_in_viewport()
+        expect(section.locator("h3")).to_contain_text("koppel")
+        expect(page.get_by_role("heading", name="Klassen", exact=True)).to_be_visible()
+        _shot(page, "ontology-nl")
+    finally:
+        context.close()
+
+
+def test_dutch_reader_on_a_phone(server: str, browser: Browser) -> None:
+    context = browser.new_context(
+        locale="nl-NL", viewport={"width": 375, "height": 740}, java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        page.goto(server + "/doc/commons/noordoogst")
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        expect(page.locator("h1")).to_have_text("NoordOogst")
+        expect(page.get_by_role("link", name="stadslandbouw")).to_be_visible()
+        _no_sideways_scroll(page)
+        _shot(page, "commons-noordoogst-phone-nl")
+    finally:
+        context.close()

@@ -1,0 +1,340 @@
+"""The query timeout really stops the work (DESIGN §1, issue 3, issue 8 "Abuse of the query
+service"): a runaway query answers 503 at the timeout, its worker process is killed so the CPU
+goes back to idle, and simple queries keep answering quickly while runaways run."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import psutil
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+from service.store import OxigraphStore, QueryTimeout, RemoteSparqlStore
+
+EX = "http://example.org/"
+GRAPH = EX + "graph/big"
+TRIPLES = 30_000
+TIMEOUT = 1.0
+#: Every pair of triples: 9·10⁸ rows to count, minutes of work for the engine.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d }"
+LOOKUP = f"SELECT ?o WHERE {{ <{EX}s/123> <{EX}p/3> ?o }}"
+JSON_RESULTS = "application/sparql-results+json"
+JSON = ox.QueryResultsFormat.JSON
+TURTLE = ox.RdfFormat.TURTLE
+
+
+def ntriples(count: int) -> bytes:
+    return "".join(f'<{EX}s/{i}> <{EX}p/{i % 10}> "value {i}" .\n' for i in range(count)).encode()
+
+
+def sparql(client: TestClient, query: str) -> httpx.Response:
+    return client.post(
+        "/sparql",
+        content=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": JSON_RESULTS},
+    )
+
+
+def worker_processes() -> list[psutil.Process]:
+    """This test process's query workers (not, say, the oxigraph server fixture)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "service.query_workers" in child.cmdline():
+                found.append(child)
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until_gone(pids: list[int], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not all(gone(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def store_with(path: Path, data: bytes) -> Path:
+    async def load() -> None:
+        store = OxigraphStore(path)
+        try:
+            await store.replace_graph(GRAPH, data, format=ox.RdfFormat.N_TRIPLES)
+        finally:
+            await store.close()
+
+    path.mkdir(parents=True)
+    anyio.run(load)
+    return path
+
+
+def app_on(path: Path, **settings: object) -> TestClient:
+    options: dict[str, object] = {
+        "store": str(path),
+        "query_timeout": TIMEOUT,
+        "sync_on_start": False,
+        **settings,
+    }
+    return TestClient(create_app(Settings(**options)))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The service on an on-disk store of 30 000 triples, six query workers, 1 s timeout."""
+    path = store_with(tmp_path_factory.mktemp("timeout") / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=6) as client:
+        yield client
+
+
+def test_a_runaway_query_answers_503_at_the_timeout(big: TestClient) -> None:
+    start = time.monotonic()
+    response = sparql(big, RUNAWAY)
+    elapsed = time.monotonic() - start
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "1 s" in response.json()["detail"]
+    assert TIMEOUT * 0.95 <= elapsed < TIMEOUT + 0.5, elapsed
+
+
+def test_simple_queries_stay_fast_while_runaways_run(big: TestClient) -> None:
+    idle = []
+    for _ in range(10):
+        start = time.monotonic()
+        assert sparql(big, LOOKUP).status_code == 200
+        idle.append(time.monotonic() - start)
+
+    runaway_statuses: list[int] = []
+
+    def runaway() -> None:
+        for _ in range(2):
+            runaway_statuses.append(sparql(big, RUNAWAY).status_code)
+
+    threads = [threading.Thread(target=runaway) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # the runaways are evaluating now
+    loaded = []
+    while any(thread.is_alive() for thread in threads):
+        start = time.monotonic()
+        response = sparql(big, LOOKUP)
+        loaded.append(time.monotonic() - start)
+        assert response.status_code == 200
+        assert response.json()["results"]["bindings"][0]["o"]["value"] == "value 123"
+        ask = sparql(big, f"ASK {{ <{EX}s/7> ?p ?o }}")
+        assert ask.json()["boolean"] is True
+    for thread in threads:
+        thread.join()
+
+    assert runaway_statuses == [503] * 8
+    assert len(loaded) >= 10
+    print(
+        f"\nlookup latency idle: median {statistics.median(idle) * 1000:.1f} ms, "
+        f"max {max(idle) * 1000:.1f} ms; under 4 runaways: median "
+        f"{statistics.median(loaded) * 1000:.1f} ms, max {max(loaded) * 1000:.1f} ms "
+        f"({len(loaded)} lookups)"
+    )
+    assert max(loaded) < 1.0
+
+
+def test_stopped_queries_give_their_cpu_back(big: TestClient) -> None:
+    store = big.app.state.store
+    sparql(big, LOOKUP)  # the pool is up
+    before = store.query_worker_pids
+    threads = [threading.Thread(target=sparql, args=(big, RUNAWAY)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    killed = sorted(set(before) - set(store.query_worker_pids))
+    assert len(killed) == 2, (before, store.query_worker_pids)
+    assert wait_until_gone(killed)
+    assert len(store.query_worker_pids) == 6  # replaced
+
+    time.sleep(0.5)  # the replacements finish starting up
+    workers = worker_processes()
+    assert sorted(p.pid for p in workers) == store.query_worker_pids
+    used_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
+    time.sleep(1.0)
+    used = {p.pid: sum(p.cpu_times()[:2]) - used_before[p.pid] for p in workers}
+    print(f"\nworker CPU in the second after the timeout: {sum(used.values()):.3f} s")
+    # Two runaways left running would have used about two CPU-seconds here.
+    assert sum(used.values()) < 0.1, used
+
+
+def test_a_stream_is_cut_at_the_deadline(big: TestClient) -> None:
+    """Rows start at once, but the whole product would take minutes: the stream stops at the
+    deadline and the worker that produced it is killed."""
+    store = big.app.state.store
+    before = store.query_worker_pids
+
+    async def drain() -> tuple[int, str]:
+        stream = await store.query_stream(
+            "SELECT ?a ?c WHERE { ?a ?p ?b . ?c ?q ?d }",
+            results_format=ox.QueryResultsFormat.TSV,
+            graph_format=TURTLE,
+            timeout=TIMEOUT,
+        )
+        received = 0
+        try:
+            async for chunk in stream.chunks:
+                received += len(chunk)
+        except QueryTimeout:
+            return received, "timeout"
+        return received, "complete"
+
+    start = time.monotonic()
+    received, outcome = big.portal.call(drain)
+    elapsed = time.monotonic() - start
+    assert outcome == "timeout"
+    assert received > 64 * 1024
+    assert elapsed < TIMEOUT + 0.5
+    killed = sorted(set(before) - set(store.query_worker_pids))
+    assert len(killed) == 1
+    assert wait_until_gone(killed)
+
+
+def test_workers_see_data_written_after_they_started(tmp_path: Path) -> None:
+    """Each write is visible to the next query, from the same worker process (it re-opens its
+    read-only store). Several rounds: a writer's flush can set off a compaction that removes
+    table files a read-only opener is about to read (a bug this caught: 400 "No such file")."""
+    path = store_with(tmp_path / "store", ntriples(10))
+    with app_on(path, query_workers=1) as client:
+        store = client.app.state.store
+        assert sparql(client, f"ASK {{ <{EX}new/0> ?p ?o }}").json()["boolean"] is False
+        [pid] = store.query_worker_pids
+        for round in range(6):
+            data = f'<{EX}new/{round}> <{EX}p> "fresh" .'
+            write = functools.partial(
+                store.replace_graph, f"{EX}graph/new/{round}", data, format=ox.RdfFormat.N_TRIPLES
+            )
+            client.portal.call(write)
+            response = sparql(client, f'ASK {{ <{EX}new/{round}> <{EX}p> "fresh" }}')
+            assert response.status_code == 200, response.text
+            assert response.json()["boolean"] is True
+        client.portal.call(functools.partial(store.drop_graph, f"{EX}graph/new/0"))
+        assert sparql(client, f"ASK {{ <{EX}new/0> ?p ?o }}").json()["boolean"] is False
+        assert sparql(client, f"ASK {{ <{EX}new/5> ?p ?o }}").json()["boolean"] is True
+        # The same process throughout: it re-opened its store rather than being replaced.
+        assert store.query_worker_pids == [pid]
+
+
+def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
+    path = store_with(tmp_path / "store", ntriples(10))
+    with app_on(path, query_workers=2) as client:
+        assert sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}").json()["boolean"] is True
+        pids = client.app.state.store.query_worker_pids
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until_gone(pids)
+        for _ in range(5):
+            response = sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}")
+            assert response.status_code == 200
+            assert response.json()["boolean"] is True
+        replacements = client.app.state.store.query_worker_pids
+        assert len(replacements) == 2
+        assert not set(replacements) & set(pids)
+
+
+def test_the_workers_stop_with_the_app(tmp_path: Path) -> None:
+    path = store_with(tmp_path / "store", ntriples(10))
+    with app_on(path, query_workers=3) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        pids = client.app.state.store.query_worker_pids
+        assert len(pids) == 3
+        assert all(not gone(pid) for pid in pids)
+    assert all(gone(pid) for pid in pids)
+    assert not [p for p in worker_processes() if p.pid in pids]
+
+
+def test_a_malformed_query_is_still_a_400_from_a_worker(big: TestClient) -> None:
+    response = sparql(big, "SELECT ?s WHERE { ?s ?p }")
+    assert response.status_code == 400
+    assert "line 1" in response.json()["detail"]
+
+
+@pytest.mark.anyio
+async def test_an_in_memory_store_stops_waiting(anyio_backend: str) -> None:
+    """In memory there is no process to kill: the caller stops waiting at the deadline (the
+    evaluation, about a second here, runs on in its thread)."""
+    store = OxigraphStore()
+    await store.replace_graph(GRAPH, ntriples(3_000), format=ox.RdfFormat.N_TRIPLES)
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        stream = await store.query_stream(
+            RUNAWAY, results_format=JSON, graph_format=TURTLE, timeout=0.3
+        )
+        await stream.read()
+    assert time.monotonic() - start < 0.8
+    await store.close()
+
+
+@pytest.fixture
+def slow_remote(oxigraph_server: str) -> Iterator[str]:
+    """The test server with 5 000 triples: the runaway takes it a few seconds."""
+    graph = EX + "graph/slow"
+    response = httpx.post(
+        oxigraph_server + "store",
+        params={"graph": graph},
+        content=ntriples(5_000),
+        headers={"Content-Type": "application/n-triples"},
+    )
+    response.raise_for_status()
+    try:
+        yield oxigraph_server
+    finally:
+        httpx.post(
+            oxigraph_server + "update",
+            content=f"DROP SILENT GRAPH <{graph}>".encode(),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+
+
+@pytest.mark.anyio
+async def test_a_remote_query_times_out(slow_remote: str, anyio_backend: str) -> None:
+    store = RemoteSparqlStore(slow_remote + "query", slow_remote + "update", slow_remote + "store")
+    try:
+        start = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            stream = await store.query_stream(
+                RUNAWAY, results_format=JSON, graph_format=TURTLE, timeout=0.5
+            )
+            await stream.read()
+        assert time.monotonic() - start < 1.0
+        # The connection was dropped, not the client: the next query works.
+        stream = await store.query_stream(
+            "ASK { ?s ?p ?o }", results_format=JSON, graph_format=TURTLE, timeout=5
+        )
+        assert json.loads(await stream.read())["boolean"] is True
+    finally:
+        await store.close()
+
+
+def test_a_remote_runaway_answers_503(slow_remote: str) -> None:
+    settings = Settings(remote=slow_remote, query_timeout=0.5, sync_on_start=False)
+    with TestClient(create_app(settings)) as client:
+        start = time.monotonic()
+        response = sparql(client, RUNAWAY)
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert time.monotonic() - start < 1.0
