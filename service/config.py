@@ -102,6 +102,11 @@ class Settings(BaseSettings):
             "Default: two per CPU, at least four."
         ),
     )
+    max_result_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many solutions per public query (applied as a LIMIT).",
+    )
     max_query_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest SPARQL query (request body) accepted."
     )
@@ -111,6 +116,48 @@ class Settings(BaseSettings):
     sync_on_start: bool = Field(
         default=True,
         description="Sync ontology/, shapes/ and data/ into the store when the service starts.",
+    )
+    dumps_dir: Path | None = Field(
+        default=None,
+        description="Where the full dumps are built; default <project_root>/var/dumps.",
+    )
+    instance_title: str = Field(
+        default="Meent", description="Title of this instance's catalogue and dataset."
+    )
+    instance_description: str = Field(
+        default=(
+            "A linked-data knowledge graph of public–collective collaboration: commons, "
+            "municipalities, programmes, koppels and the practices, instruments, barriers "
+            "and lessons of their work together, every fact with its source."
+        ),
+        description="Description of the dataset in the catalogue.",
+    )
+    publisher_name: str = Field(
+        default="Meent", description="Name of the organisation that runs this instance."
+    )
+    publisher_iri: str | None = Field(
+        default=None,
+        description="IRI of the publishing organisation; default {base_iri}catalog#publisher.",
+    )
+    publisher_type: str = Field(
+        default="NonProfitOrganisation",
+        description="ADMS publisher type (http://purl.org/adms/publishertype/…) of the publisher.",
+    )
+    contact_email: str | None = Field(
+        default=None,
+        description="The publishing organisation's public contact address (never a person's).",
+    )
+    contact_url: str | None = Field(
+        default=None, description="The organisation's contact page; default the landing page."
+    )
+    temporal_start: str = Field(
+        default="2014-01-01", description="Start of the period the data is about (xsd:date)."
+    )
+    temporal_end: str | None = Field(
+        default=None, description="End of that period (xsd:date); open when unset."
+    )
+    ldes_page_size: int = Field(
+        default=100, ge=1, description="Members per page of the change feed (/ldes)."
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -167,6 +214,17 @@ class Settings(BaseSettings):
             return self.project_root / "var" / f"remote-{digest}.state.sqlite3"
         path = self.store_path
         return None if path is None else path.with_name(path.name + ".state.sqlite3")
+
+    @property
+    def dumps_path(self) -> Path:
+        """Where dumps are built (``dumps_dir``, else ``<project_root>/var/dumps``)."""
+        if self.dumps_dir is not None:
+            return Path(self.dumps_dir).expanduser().resolve()
+        return self.project_root / "var" / "dumps"
+
+    @property
+    def publisher(self) -> str:
+        return self.publisher_iri or f"{self.base_iri}catalog#publisher"
 
     @property
     def remote_endpoints(self) -> RemoteEndpoints | None:

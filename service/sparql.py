@@ -37,11 +37,11 @@ from service.errors import (
     UnsupportedMediaType,
     problem,
 )
-from service.queries import read_queries
+from service.queries import examples_graph, read_queries
 from service.service_description import SD_PREFIXES, service_description
-from service.sparqltext import _TOKEN, QueryForm, query_form, uses_service
+from service.sparqltext import QueryForm, cap_rows, complexity, query_form, uses_service
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
-from service.vocab import PREFIXES
+from service.vocab import PREFIXES, SH
 
 router = APIRouter()
 
@@ -57,9 +57,6 @@ ALLOW = "GET, HEAD, POST, OPTIONS"
 #: Real queries stay far below both.
 MAX_NESTING = 128
 MAX_OPERATORS = 2000
-_OPENING, _CLOSING = frozenset("({["), frozenset(")}]")
-#: Operators that chain (``^`` is left out: every typed literal has two).
-_OPERATORS = frozenset({"+", "-", "*", "/", "|", "!", "&", "=", "<", ">"})
 #: Seconds past the query timeout after which the router stops waiting even if the store has
 #: not kept its deadline.
 TIMEOUT_GRACE = 2.0
@@ -114,19 +111,7 @@ def _decode(body: bytes, what: str) -> str:
 
 def _check_complexity(query: str) -> None:
     """Refuse a query the engine would recurse too deeply on (see ``MAX_NESTING``)."""
-    depth = deepest = operators = 0
-    for match in _TOKEN.finditer(query):
-        kind, text = match.lastgroup, match.group()
-        if kind == "other":
-            if text in _OPENING:
-                depth += 1
-                deepest = max(deepest, depth)
-            elif text in _CLOSING:
-                depth -= 1
-            elif text in _OPERATORS:
-                operators += 1
-        elif kind == "word" and text.upper() == "UNION":
-            operators += 1
+    deepest, operators = complexity(query)
     if deepest > MAX_NESTING:
         raise BadRequest(
             f"The query nests brackets {deepest} deep; this endpoint allows {MAX_NESTING}."
@@ -233,6 +218,11 @@ async def _run(
         )
     results_format, graph_format = _formats(request, params, form)
     assert results_format.results is not None and graph_format.rdf is not None
+    headers = {"Vary": "Accept", "Cache-Control": "no-store"}
+    if settings.max_result_rows is not None:
+        query = cap_rows(query, settings.max_result_rows)
+        # Says that a LIMIT was applied, so a client can tell a capped answer from a full one.
+        headers["Meent-Result-Cap"] = str(settings.max_result_rows)
     try:
         # The store enforces the timeout (and stops the work where it can); this is only a
         # backstop should a store not keep its deadline.
@@ -256,7 +246,7 @@ async def _run(
     return StreamingResponse(
         _rest(stream, first),
         media_type=fmt.content_type,
-        headers={"Vary": "Accept", "Cache-Control": "no-store"},
+        headers=headers,
     )
 
 
@@ -433,4 +423,28 @@ def _editor(request: Request, settings: SettingsDep, templates: TemplatesDep) ->
             "config": config,
         },
         headers={"Vary": "Accept, Accept-Language"},
+    )
+
+
+@router.api_route("/.well-known/sparql-examples", methods=["GET", "HEAD"], response_model=None)
+async def sparql_examples(request: Request, settings: SettingsDep) -> Response:
+    """The example research questions of ``queries/`` as ``sh:SPARQLExecutable`` resources
+    (as SIB's sparql-examples publishes them), targeting this endpoint."""
+    chosen = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
+    name = request.query_params.get("format")
+    if name is not None:
+        chosen = by_name(name, GRAPH_FORMATS)
+        if chosen is None:
+            raise BadRequest(f"Unknown format '{name}'.")
+    if chosen is None or chosen.rdf is None:
+        raise NotAcceptable(supported(GRAPH_FORMATS))
+    examples = read_queries(settings.project_root / "queries")
+    endpoint = str(request.url_for("sparql_get"))
+    graph = examples_graph(examples, endpoint, settings.base_iri)
+    triples = [q.triple for q in ox.parse(graph.serialize(format="nt"), ox.RdfFormat.N_TRIPLES)]
+    prefixes = {"sh": str(SH), "schema": PREFIXES["schema"], "rdfs": PREFIXES["rdfs"]}
+    return Response(
+        ox.serialize(triples, format=chosen.rdf, prefixes=prefixes),
+        media_type=chosen.content_type,
+        headers={"Vary": "Accept", "Cache-Control": "max-age=300"},
     )

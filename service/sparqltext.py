@@ -21,6 +21,7 @@ _TOKEN = re.compile(
     | (?P<var>[?$][\w]+)
     | (?P<pname>[\w.\-]*:[\w.\-:%]*)
     | (?P<word>[A-Za-z_]\w*)
+    | (?P<number>\d+)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
@@ -65,3 +66,61 @@ def query_form(text: str) -> QueryForm:
 def uses_service(text: str) -> bool:
     """Whether the query contains a ``SERVICE`` clause (federated query)."""
     return "SERVICE" in keywords(text)
+
+
+def cap_rows(text: str, cap: int) -> str:
+    """The query with at most ``cap`` solutions: its top-level LIMIT lowered to ``cap``, or
+    ``LIMIT cap`` added where SPARQL 1.1 Query §19.8 puts it (after the solution modifiers,
+    before a trailing VALUES clause). Other forms than SELECT/CONSTRUCT/DESCRIBE are returned
+    as they are."""
+    if query_form(text) not in (QueryForm.SELECT, QueryForm.CONSTRUCT, QueryForm.DESCRIBE):
+        return text
+    depth = 0
+    limit_value: re.Match[str] | None = None
+    values_at: int | None = None
+    previous = ""
+    for match in _TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "skip":
+            continue
+        if kind == "other" and token in "{(":
+            depth += 1
+        elif kind == "other" and token in "})":
+            depth = max(0, depth - 1)
+        elif depth == 0 and kind == "word" and token.upper() == "VALUES":
+            values_at = match.start()
+        elif depth == 0 and kind == "number" and previous == "LIMIT":
+            limit_value = match
+        previous = token.upper() if kind == "word" else ""
+    if limit_value is not None:
+        if int(limit_value.group()) <= cap:
+            return text
+        return text[: limit_value.start()] + str(cap) + text[limit_value.end() :]
+    if values_at is not None:
+        return f"{text[:values_at]}LIMIT {cap}\n{text[values_at:]}"
+    # On a line of its own, so a trailing comment cannot swallow it.
+    return f"{text}\nLIMIT {cap}"
+
+
+_OPENING, _CLOSING = frozenset("({["), frozenset(")}]")
+#: Operators that chain (``^`` is left out: every typed literal has two).
+_OPERATORS = frozenset({"+", "-", "*", "/", "|", "!", "&", "=", "<", ">"})
+
+
+def complexity(text: str) -> tuple[int, int]:
+    """The deepest bracket nesting and the number of chaining operators (``UNION``, ``||``,
+    ``/``, ``+``…) of a query: what a recursive parser and evaluator recurse on."""
+    depth = deepest = operators = 0
+    for match in _TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "other":
+            if token in _OPENING:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token in _CLOSING:
+                depth -= 1
+            elif token in _OPERATORS:
+                operators += 1
+        elif kind == "word" and token.upper() == "UNION":
+            operators += 1
+    return deepest, operators

@@ -1,8 +1,9 @@
 """Reading a SPARQL request's form and federation use before evaluation."""
 
+import pyoxigraph as ox
 import pytest
 
-from service.sparqltext import QueryForm, query_form, uses_service
+from service.sparqltext import QueryForm, cap_rows, complexity, query_form, uses_service
 
 FORMS = [
     ("SELECT * WHERE { ?s ?p ?o }", QueryForm.SELECT),
@@ -43,3 +44,48 @@ def test_uses_service(text: str, expected: bool) -> None:
 def test_graph_forms() -> None:
     assert QueryForm.CONSTRUCT.returns_graph and QueryForm.DESCRIBE.returns_graph
     assert not QueryForm.SELECT.returns_graph
+
+
+CAP_CASES = [
+    ("SELECT * { ?s ?p ?o }", "SELECT * { ?s ?p ?o }\nLIMIT 10"),
+    ("SELECT * { ?s ?p ?o } LIMIT 5", "SELECT * { ?s ?p ?o } LIMIT 5"),
+    ("SELECT * { ?s ?p ?o } LIMIT 500 OFFSET 3", "SELECT * { ?s ?p ?o } LIMIT 10 OFFSET 3"),
+    ("SELECT * { ?s ?p ?o } # LIMIT 5", "SELECT * { ?s ?p ?o } # LIMIT 5\nLIMIT 10"),
+    (
+        "SELECT * { { SELECT ?s { ?s ?p ?o } LIMIT 100 } }",
+        "SELECT * { { SELECT ?s { ?s ?p ?o } LIMIT 100 } }\nLIMIT 10",
+    ),
+    (
+        "SELECT ?s { ?s ?p ?o } ORDER BY ?s VALUES ?s { <http://a> }",
+        "SELECT ?s { ?s ?p ?o } ORDER BY ?s LIMIT 10\nVALUES ?s { <http://a> }",
+    ),
+    (
+        "SELECT * { VALUES ?x { 1 } ?s ?p ?x }",
+        "SELECT * { VALUES ?x { 1 } ?s ?p ?x }\nLIMIT 10",
+    ),
+    ('SELECT * { ?s ?p "LIMIT 1000" }', 'SELECT * { ?s ?p "LIMIT 1000" }\nLIMIT 10'),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT WHERE { ?s ?p ?o }\nLIMIT 10"),
+    ("ASK { ?s ?p ?o }", "ASK { ?s ?p ?o }"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CAP_CASES)
+def test_cap_rows(text: str, expected: str) -> None:
+    assert cap_rows(text, 10) == expected
+    ox.Store().query(expected)  # still a valid query
+
+
+@pytest.mark.parametrize(
+    ("text", "deepest", "operators"),
+    [
+        # Each character of an operator counts, the * of SELECT * too: it only has to grow
+        # with what the engine recurses on.
+        ("SELECT ?s { ?s ?p ?o }", 1, 0),
+        ("SELECT ?s { { ?s ?p ?o } UNION { ?s ?q ?o } }", 2, 1),
+        ("SELECT ?s { ?s <a>/<b>/<c> ?o FILTER(?o > 1 || ?o < 0) }", 2, 6),
+        ('SELECT ?s { ?s ?p "((((" }', 1, 0),
+        ("SELECT ?s " + "{" * 50 + "}" * 50, 50, 0),
+    ],
+)
+def test_complexity(text: str, deepest: int, operators: int) -> None:
+    assert complexity(text) == (deepest, operators)
