@@ -6,13 +6,14 @@ source                 named graph
 ``ontology/*.ttl``     ``{base}graph/ontology`` (all files together)
 ``shapes/*.ttl``       ``{base}graph/shapes`` (all files together)
 ``data/{stem}.ttl``    ``{base}graph/data/{stem}``
+``queries/*.rq``       ``{base}graph/queries`` (the examples as ``sh:SPARQLExecutable``)
 =====================  ==========================================
 
 Each graph's sources are hashed (SHA-256 over file names and contents, and the base IRI that
-resolves their relative IRIs). The hash is stored with the graph, in the same atomic step, as
-store metadata under ``sync:{graph IRI}``. A sync then skips graphs whose hash is unchanged,
-replaces changed ones atomically and drops graphs whose data file is gone. Graphs it did not
-load — contributions above all — are never touched.
+resolves their relative IRIs). The hash is recorded, right after the graph is written, as
+store metadata (private state) under ``sync:{graph IRI}``. A sync then skips graphs whose hash
+is unchanged, replaces changed ones atomically and drops graphs whose data file is gone.
+Graphs it did not load — contributions above all — are never touched.
 
 The loader never prints: it reports through an optional ``progress`` callback.
 """
@@ -98,6 +99,10 @@ def project_sources(root: Path, base_iri: str) -> list[GraphSource]:
         GraphSource(graph_iri(base_iri, "ontology"), _rdf_files(root / "ontology")),
         GraphSource(graph_iri(base_iri, "shapes"), _rdf_files(root / "shapes")),
     ]
+    queries = root / "queries"
+    if queries.is_dir():
+        examples = tuple(sorted(queries.glob("*.rq")))
+        sources.append(GraphSource(graph_iri(base_iri, "queries"), examples))
     stems: dict[str, Path] = {}
     for path in _rdf_files(root / "data"):
         if path.stem in stems:
@@ -129,6 +134,8 @@ def read_triples(files: Sequence[Path], base_iri: str) -> list[ox.Triple]:
     files. Errors name the file and position.
     """
     triples: list[ox.Triple] = []
+    if files and all(path.suffix == ".rq" for path in files):
+        return _example_triples(files, base_iri)
     for path in files:
         try:
             quads = ox.parse(
@@ -142,6 +149,21 @@ def read_triples(files: Sequence[Path], base_iri: str) -> list[ox.Triple]:
         except SyntaxError as error:
             raise LoaderError(f"{path}: {error}") from error
     return triples
+
+
+def _example_triples(files: Sequence[Path], base_iri: str) -> list[ox.Triple]:
+    """The example queries as ``sh:SPARQLExecutable`` resources (``service.queries``), so
+    their IRIs ``{base}id/query/{slug}`` resolve like every other Meent IRI; they target the
+    canonical endpoint ``{base}sparql``."""
+    from service.queries import QueryHeaderError, examples_graph, read_query
+
+    try:
+        examples = [read_query(path) for path in files]
+    except QueryHeaderError as error:
+        raise LoaderError(str(error)) from error
+    graph = examples_graph(examples, f"{base_iri}sparql", base_iri)
+    data = graph.serialize(format="nt", encoding="utf-8")
+    return [quad.triple for quad in ox.parse(data, ox.RdfFormat.N_TRIPLES)]
 
 
 async def sync_project(

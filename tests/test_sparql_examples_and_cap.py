@@ -91,3 +91,15 @@ def test_every_example_runs_on_the_endpoint(client: TestClient) -> None:
             headers={"Content-Type": "application/sparql-query"},
         )
         assert response.status_code == 200, (example.slug, response.text)
+
+
+def test_example_iris_dereference(client: TestClient) -> None:
+    """Every IRI Meent mints resolves: the examples are loaded into ``graph/queries``."""
+    redirect = client.get("/id/query/koppels-per-theme", follow_redirects=False)
+    assert redirect.status_code == 303
+    assert redirect.headers["location"].endswith("/doc/query/koppels-per-theme")
+    document = client.get("/doc/query/koppels-per-theme.nt")
+    assert document.status_code == 200
+    triples = list(ox.parse(document.content, ox.RdfFormat.N_TRIPLES))
+    selects = [t.object.value for t in triples if t.predicate.value == SH + "select"]
+    assert len(selects) == 1 and "meent:theme" in selects[0]
