@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port
 
 from service.store import OxigraphStore, RemoteSparqlStore, Store
 
@@ -26,12 +26,6 @@ def _oxigraph_binary() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("oxigraph")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of an ``oxigraph serve`` on 127.0.0.1 whose default graph is the union of its
@@ -39,7 +33,7 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = _oxigraph_binary()
     if binary is None:
         pytest.fail("the oxigraph CLI (PyPI package 'oxigraph', a test extra) is not installed")
-    port = _free_port()
+    port = free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
     log = (location.parent / "oxigraph-server.log").open("wb")
     process = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -134,16 +134,10 @@ def test_bulk_load_a_file(tmp_path: Path) -> None:
     assert bindings[0]["n"]["value"] == "500"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``meent serve`` as a newcomer runs it: a real uvicorn process on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     store = tmp_path_factory.mktemp("serve") / "store"
     process = subprocess.Popen(
         [MEENT, "serve", "--store", str(store), "--port", str(port)],

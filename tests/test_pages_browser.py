@@ -5,7 +5,6 @@ screenshot of each page in test-artifacts/."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from servers import free_port
 
 from service.app import create_app
 from service.config import Settings
@@ -33,17 +33,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """A real uvicorn on 127.0.0.1 serving the app on an in-memory store; stopped afterwards."""
     app = create_app(Settings(store="memory", project_root=ROOT))
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
