@@ -18,13 +18,17 @@ from fastapi.templating import Jinja2Templates
 
 from service import __version__
 from service.browse_pages import router as browse_router
+from service.catalog import router as catalog_router
 from service.config import Settings, get_settings
+from service.dumps import router as dumps_router
 from service.errors import install_error_handlers
 from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
 from service.ontology_pages import router as ontology_router
+from service.sitemap import router as sitemap_router
 from service.sparql import router as sparql_router
 from service.store import open_store
+from service.void import router as void_router
 
 log = logging.getLogger("meent")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -68,4 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(linkeddata_router)
     app.include_router(ontology_router)
     app.include_router(browse_router)
+    app.include_router(catalog_router)
+    app.include_router(dumps_router)
+    app.include_router(void_router)
+    app.include_router(sitemap_router)
     return app

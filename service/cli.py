@@ -294,5 +294,22 @@ def query(
     _with_store(settings, work)
 
 
+@app.command()
+def dump(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the dumps into.")],
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Write full dumps of the published graph (Turtle, N-Triples gz, N-Quads gz, JSON-LD)
+    and manifest.json (sizes, SHA-256, canonical hash) into DIRECTORY: the files /dumps serves."""
+    from service.dumps import dump_to
+
+    settings = _settings(store, remote)
+    manifest = _with_store(settings, lambda opened: dump_to(opened, directory))
+    for entry in manifest.files:
+        typer.echo(f"{entry.name}\t{entry.bytes}\tsha256:{entry.sha256}")
+    typer.echo(f"canonical hash {manifest.canonical_hash} ({manifest.quads} quads)")
+
+
 def main() -> None:
     app()

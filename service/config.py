@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     ldes_page_size: int = Field(
         default=100, ge=1, description="Members per page of the change feed (/ldes)."
     )
+    max_contribution_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1, description="Largest contribution accepted (413 beyond)."
+    )
+    review_mode: bool = Field(
+        default=False,
+        description="Contributions wait as pending until a curator accepts or rejects them.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

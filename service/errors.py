@@ -73,6 +73,22 @@ class Unavailable(MeentError):
     status, title = 503, "Service unavailable"
 
 
+class Unauthorized(MeentError):
+    """No or no valid bearer token (RFC 6750 §3: the answer names the scheme)."""
+
+    status, title = 401, "Unauthorized"
+
+    def __init__(self, detail: str, *, invalid: bool = False) -> None:
+        challenge = 'Bearer realm="meent"'
+        if invalid:
+            challenge += ', error="invalid_token"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Conflict(MeentError):
+    status, title = 409, "Conflict"
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)

@@ -1,0 +1,379 @@
+"""Full dumps of the published graph, their checksums and the dataset's canonical hash.
+
+The published graph is the union of the store's content graphs. It is dumped as:
+
+============== ================================ =====================================
+file           what                             media type (of the file as served)
+============== ================================ =====================================
+meent.ttl      the union, as Turtle             text/turtle
+meent.nt.gz    the union, N-Triples, gzip       application/gzip (N-Triples inside)
+meent.nq.gz    every quad with its named graph  application/gzip (N-Quads inside)
+meent.jsonld   the union, as JSON-LD            application/ld+json
+============== ================================ =====================================
+
+A build writes each file to a temporary name, fsyncs it and ``os.replace``\\ s it into a
+directory of its own, named for the content version (``etags.content_version``); the manifest
+(``manifest.json``: version, time, sizes, SHA-256 checksums, canonical hash) is written the
+same way last, and names that directory. Requests resolve files through the manifest, so a
+client never sees a half-written file nor a file whose checksum is not the one advertised.
+The service builds lazily: the first request that needs the dumps after the content version
+changed builds them (one build at a time); ``meent dump DIR`` writes the same files to DIR.
+
+The canonical hash is RDF Dataset Canonicalization (W3C RDFC-1.0,
+https://www.w3.org/TR/rdf-canon/) of all quads: blank nodes relabelled canonically, the
+canonical N-Quads lines sorted (§4.4 "the canonical n-quads form … sorted in code point
+order") and hashed with SHA-256. Two copies with the same hash hold the same dataset.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import anyio.to_thread
+import pyoxigraph as ox
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from service import etags
+from service.config import Settings
+from service.deps import SettingsDep, StoreDep
+from service.errors import NotFound
+from service.store import STAGING, Solutions, Store
+from service.vocab import PREFIXES
+
+MANIFEST = "manifest.json"
+#: How long a cache may reuse a dump or the manifest without asking again (seconds).
+DUMP_MAX_AGE = 300
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump file: its name, what is inside, how it is served."""
+
+    name: str
+    rdf: ox.RdfFormat
+    compressed: bool
+    #: EU file-type authority code (http://publications.europa.eu/resource/authority/file-type/)
+    file_type: str
+
+    @property
+    def keeps_graphs(self) -> bool:
+        """N-Quads keeps each quad's named graph; the other dumps hold the merged graph."""
+        return self.rdf is ox.RdfFormat.N_QUADS
+
+    @property
+    def media_type(self) -> str:
+        """The media type of the RDF inside (dcat:mediaType)."""
+        return self.rdf.media_type
+
+    @property
+    def served_as(self) -> str:
+        """The Content-Type of the file itself."""
+        if self.compressed:
+            return "application/gzip"
+        return self.rdf.media_type + ("; charset=utf-8" if "json" not in self.name else "")
+
+
+DUMPS: tuple[Dump, ...] = (
+    Dump("meent.ttl", ox.RdfFormat.TURTLE, False, "RDF_TURTLE"),
+    Dump("meent.nt.gz", ox.RdfFormat.N_TRIPLES, True, "RDF_N_TRIPLES"),
+    Dump("meent.nq.gz", ox.RdfFormat.N_QUADS, True, "RDF_N_QUADS"),
+    Dump("meent.jsonld", ox.RdfFormat.JSON_LD, False, "JSON_LD"),
+)
+BY_NAME = {dump.name: dump for dump in DUMPS}
+
+#: All quads of the content graphs (not a remote store's staging graphs).
+QUADS_QUERY = (
+    "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
+    f"FILTER(!STRSTARTS(STR(?g), {ox.Literal(STAGING)})) }}"
+)
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    name: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a build wrote: read from, and written to, ``manifest.json``."""
+
+    version: str | None
+    built: datetime
+    directory: str  # relative to the dumps directory ("" for a flat ``meent dump DIR``)
+    quads: int
+    triples: int
+    canonical_hash: str
+    files: tuple[DumpFile, ...]
+
+    def file(self, name: str) -> DumpFile | None:
+        return next((f for f in self.files if f.name == name), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "built": self.built.isoformat(),
+            "directory": self.directory,
+            "quads": self.quads,
+            "triples": self.triples,
+            "canonicalHash": {
+                "algorithm": "https://www.w3.org/TR/rdf-canon/ (RDFC-1.0, SHA-256)",
+                "value": self.canonical_hash,
+            },
+            "files": [
+                {"name": f.name, "bytes": f.bytes, "sha256": f.sha256, "mediaType": m.media_type}
+                for f in self.files
+                for m in (BY_NAME[f.name],)
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            version=data["version"],
+            built=datetime.fromisoformat(data["built"]),
+            directory=data["directory"],
+            quads=data["quads"],
+            triples=data["triples"],
+            canonical_hash=data["canonicalHash"]["value"],
+            files=tuple(DumpFile(f["name"], f["bytes"], f["sha256"]) for f in data["files"]),
+        )
+
+
+# --- reading the store and hashing ---------------------------------------------------------------
+
+
+async def published_quads(store: Store) -> list[ox.Quad]:
+    """Every quad of the published graph, with its named graph."""
+    result = await store.query(QUADS_QUERY)
+    assert isinstance(result, Solutions)
+    return [ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in result]
+
+
+def canonical_hash(quads: Iterable[ox.Quad]) -> str:
+    """SHA-256 of the RDFC-1.0 canonical N-Quads of ``quads``, as ``sha256:<hex>``."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode().splitlines()
+    digest = hashlib.sha256()
+    for line in sorted(lines):
+        digest.update(line.encode() + b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, move it in place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_dir(path.parent)
+
+
+class _Hashing(io.RawIOBase):
+    """A writable file that passes bytes on and counts and hashes them."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._out.write(chunk)
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+
+def write_dumps(
+    quads: list[ox.Quad], directory: Path, *, version: str | None = None, relative: str = ""
+) -> Manifest:
+    """Write every dump of ``quads`` into ``directory`` (atomically, file by file)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    triples = list(dict.fromkeys(q.triple for q in quads))
+    written = []
+    for dump in DUMPS:
+        data: list[ox.Quad] | list[ox.Triple] = quads if dump.keeps_graphs else triples
+        counted: dict[str, _Hashing] = {}
+
+        def write(
+            file: IO[bytes], dump: Dump = dump, data: Any = data, counted: Any = counted
+        ) -> None:
+            hashing = counted["out"] = _Hashing(file)
+            target: IO[bytes] = hashing  # type: ignore[assignment]
+            if dump.compressed:
+                # mtime=0: the same graph gives the same bytes, so the same checksum.
+                with gzip.GzipFile(fileobj=target, mode="wb", mtime=0) as zipped:
+                    ox.serialize(data, zipped, dump.rdf)
+            else:
+                prefixes = PREFIXES if dump.rdf is ox.RdfFormat.TURTLE else None
+                ox.serialize(data, target, dump.rdf, prefixes=prefixes)
+
+        write_atomic(directory / dump.name, write)
+        out = counted["out"]
+        written.append(DumpFile(dump.name, out.size, out.sha256.hexdigest()))
+    return Manifest(
+        version=version,
+        built=datetime.now(UTC).replace(microsecond=0),
+        directory=relative,
+        quads=len(quads),
+        triples=len(triples),
+        canonical_hash=canonical_hash(quads),
+        files=tuple(written),
+    )
+
+
+def write_manifest(manifest: Manifest, directory: Path) -> None:
+    body = json.dumps(manifest.as_json(), indent=2).encode()
+    write_atomic(directory / MANIFEST, lambda file: file.write(body))
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    try:
+        return Manifest.from_json(json.loads((directory / MANIFEST).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def dump_to(store: Store, directory: Path) -> Manifest:
+    """``meent dump DIR``: the same files the service serves, and their manifest, in DIR."""
+    quads = await published_quads(store)
+    manifest = await anyio.to_thread.run_sync(lambda: write_dumps(quads, directory))
+    await anyio.to_thread.run_sync(write_manifest, manifest, directory)
+    return manifest
+
+
+# --- the service's dumps: built lazily per content version ---------------------------------------
+
+
+def _build_lock(request: Request) -> anyio.Lock:
+    state = request.app.state
+    lock = getattr(state, "dumps_lock", None)
+    if lock is None:
+        lock = state.dumps_lock = anyio.Lock()
+    return lock
+
+
+async def current_manifest(request: Request, store: Store, settings: Settings) -> Manifest:
+    """The dumps of the store's current content, built now if they are missing or stale."""
+    version = await etags.content_version(request, store)
+    root = settings.dumps_path
+    manifest = await anyio.to_thread.run_sync(read_manifest, root)
+    if manifest is not None and manifest.version == version:
+        return manifest
+    async with _build_lock(request):
+        manifest = await anyio.to_thread.run_sync(read_manifest, root)
+        if manifest is not None and manifest.version == version:
+            return manifest
+        quads = await published_quads(store)
+
+        def build() -> Manifest:
+            built = write_dumps(quads, root / version, version=version, relative=version)
+            write_manifest(built, root)
+            # Keep the previous build, which a download may still be reading; drop older ones.
+            keep = {version, manifest.directory if manifest else ""}
+            for child in root.iterdir():
+                if child.is_dir() and child.name not in keep:
+                    shutil.rmtree(child, ignore_errors=True)
+            return built
+
+        return await anyio.to_thread.run_sync(build)
+
+
+def download_url(request: Request, name: str) -> str:
+    return str(request.base_url) + "dumps/" + name
+
+
+router = APIRouter(tags=["dumps"])
+
+
+def _validators(manifest: Manifest, *selectors: str) -> tuple[str, datetime]:
+    etag = etags.entity_tag(manifest.canonical_hash, manifest.version or "", *selectors)
+    return etag, manifest.built
+
+
+@router.get("/dumps", include_in_schema=False)
+@router.get("/dumps/")
+async def dumps_index(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """The manifest: every dump with size, media type and SHA-256, and the canonical hash."""
+    manifest = await current_manifest(request, store, settings)
+    etag, modified = _validators(manifest, "manifest")
+    headers = {
+        "ETag": etag,
+        "Last-Modified": etags.http_date(modified),
+        "Cache-Control": f"public, max-age={DUMP_MAX_AGE}",
+    }
+    if etags.not_modified(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    body = manifest.as_json()
+    body.pop("directory")
+    for entry in body["files"]:
+        entry["url"] = download_url(request, entry["name"])
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/dumps/{name}")
+async def dump_file(
+    name: str, request: Request, store: StoreDep, settings: SettingsDep
+) -> Response:
+    """One dump file, with a content-derived ETag (its SHA-256) and 304 on a match."""
+    dump = BY_NAME.get(name)
+    if dump is None:
+        raise NotFound(f"There is no dump named {name!r}; see /dumps/ for the list.")
+    manifest = await current_manifest(request, store, settings)
+    entry = manifest.file(name)
+    assert entry is not None
+    etag = f'"{entry.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": etags.http_date(manifest.built),
+        "Cache-Control": f"public, max-age={DUMP_MAX_AGE}",
+        "Digest": "sha-256=" + _b64(entry.sha256),
+    }
+    if etags.not_modified(request, etag, manifest.built):
+        return Response(status_code=304, headers=headers)
+    path = settings.dumps_path / manifest.directory / name
+    return FileResponse(path, media_type=dump.served_as, headers=headers, filename=name)
+
+
+def _b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()

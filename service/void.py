@@ -1,0 +1,218 @@
+"""``/.well-known/void``: a VoID description of the published graph (W3C Note
+"Describing Linked Datasets with the VoID Vocabulary", §6.2 for the well-known location).
+
+The dataset is the catalogue's ``dcat:Dataset`` (same IRI), so the two descriptions merge.
+Statistics (§4.6) are computed from the store — triples, entities (IRI subjects with a type),
+distinct subjects and objects, classes, properties — with class partitions (§4.5,
+``void:classPartition``: instances per class) and property partitions (``void:propertyPartition``:
+triples per property). Linksets (§4.4) count the triples whose object is an IRI of another
+dataset, grouped by that dataset's URI space; TOOI (the Dutch government's organisation
+register) is named explicitly. ``void:vocabulary`` lists the namespaces of the properties and
+classes used. The statistics are cached per content version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import pyoxigraph as ox
+from fastapi import APIRouter, Request, Response
+from rdflib.namespace import DCTERMS, RDF, XSD
+
+from service import etags
+from service.catalog import (
+    CC_BY_4,
+    DATASET_ONLY,
+    CatalogIris,
+    _Graph,
+    _text,
+    _typed,
+    _when,
+    canonical_identifier,
+    choose,
+    modified_time,
+)
+from service.conneg import GRAPH_FORMATS
+from service.deps import SettingsDep, StoreDep
+from service.dumps import DUMPS, current_manifest, download_url
+from service.store import Solutions, Store
+
+VOID = "http://rdfs.org/ns/void#"
+TOOI = "https://identifier.overheid.nl/tooi/"
+#: Datasets named by their URI space when they are link targets.
+KNOWN_TARGETS = {
+    TOOI: "TOOI (Thesaurus en Ontologieën Overheidsinformatie)",
+    "http://publications.europa.eu/resource/authority/": "EU Vocabularies authority tables",
+    "http://www.wikidata.org/entity/": "Wikidata",
+    "https://sws.geonames.org/": "GeoNames",
+}
+VOID_FORMATS = tuple(f for f in GRAPH_FORMATS if f.media_type not in DATASET_ONLY)
+EXAMPLES = 3
+
+
+def _count(result: object) -> int:
+    assert isinstance(result, Solutions)
+    return int(result.rows[0]["n"].value)
+
+
+def namespace(iri: str) -> str:
+    """The namespace of an IRI: up to and including its last ``#`` or ``/``."""
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1] if cut >= 0 else iri
+
+
+def link_target(iri: str, base_iri: str) -> str | None:
+    """The URI space of the dataset an object IRI belongs to, or None for our own."""
+    if iri.startswith(base_iri):
+        return None
+    for space in KNOWN_TARGETS:
+        if iri.startswith(space):
+            return space
+    parts = urlsplit(iri)
+    if not parts.scheme.startswith("http"):
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+async def statistics(store: Store, base_iri: str) -> dict[str, object]:
+    """Everything the description counts, from the union of the named graphs."""
+    q = store.query
+    stats: dict[str, object] = {
+        "triples": _count(
+            await q("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }")
+        ),
+        "subjects": _count(await q("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")),
+        "objects": _count(await q("SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?s ?p ?o }")),
+        "entities": _count(
+            await q("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?s)) }")
+        ),
+    }
+    classes = await q("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+    properties = await q("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
+    links = await q(
+        "SELECT ?p ?o (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
+        f"FILTER(isIRI(?o) && ?p != <{RDF.type}>) }} GROUP BY ?p ?o"
+    )
+    examples = await q(
+        "SELECT DISTINCT ?s WHERE { ?s a ?c "
+        f"FILTER(STRSTARTS(STR(?s), {ox.Literal(base_iri + 'id/')})) }} "
+        f"ORDER BY ?s LIMIT {EXAMPLES}"
+    )
+    assert isinstance(classes, Solutions) and isinstance(properties, Solutions)
+    assert isinstance(links, Solutions) and isinstance(examples, Solutions)
+    stats["classes"] = sorted((r["c"].value, int(r["n"].value)) for r in classes)
+    stats["properties"] = sorted((r["p"].value, int(r["n"].value)) for r in properties)
+    linksets: dict[str, Counter[str]] = {}
+    for row in links:
+        target = link_target(row["o"].value, base_iri)
+        if target is not None:
+            linksets.setdefault(target, Counter())[row["p"].value] += int(row["n"].value)
+    stats["linksets"] = linksets
+    stats["examples"] = [r["s"].value for r in examples]
+    return stats
+
+
+async def cached_statistics(request: Request, store: Store, base_iri: str) -> dict[str, object]:
+    version = await etags.content_version(request, store)
+    cache = getattr(request.app.state, "void_statistics", None)
+    if cache is None or cache[0] != version:
+        cache = request.app.state.void_statistics = (version, await statistics(store, base_iri))
+    return cache[1]
+
+
+def build_void(
+    request: Request, stats: dict[str, object], settings: SettingsDep, manifest: object, modified
+) -> list[ox.Triple]:
+    iris = CatalogIris.of(settings)
+    graph = _Graph()
+    type_ = str(RDF.type)
+    integer = str(XSD.integer)
+    dataset = iris.dataset
+    landing = str(request.base_url)
+    graph.add(dataset, type_, VOID + "Dataset")
+    graph.add(dataset, str(DCTERMS.title), _text(settings.instance_title, "en"))
+    graph.add(dataset, str(DCTERMS.description), _text(settings.instance_description, "en"))
+    graph.add(dataset, str(DCTERMS.license), CC_BY_4)
+    graph.add(dataset, str(DCTERMS.publisher), settings.publisher)
+    graph.add(dataset, str(DCTERMS.modified), _when(modified))
+    graph.add(dataset, "http://xmlns.com/foaf/0.1/homepage", landing)
+    graph.add(dataset, VOID + "sparqlEndpoint", landing + "sparql")
+    graph.add(dataset, VOID + "uriSpace", _text(settings.base_iri + "id/"))
+    graph.add(dataset, VOID + "feature", "http://www.w3.org/ns/formats/Turtle")
+    graph.add(dataset, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
+    for dump in DUMPS:
+        graph.add(dataset, VOID + "dataDump", download_url(request, dump.name))
+    for example in stats["examples"]:  # type: ignore[attr-defined]
+        graph.add(dataset, VOID + "exampleResource", example)
+    for key, prop in (
+        ("triples", "triples"),
+        ("entities", "entities"),
+        ("subjects", "distinctSubjects"),
+        ("objects", "distinctObjects"),
+    ):
+        graph.add(dataset, VOID + prop, _typed(str(stats[key]), integer))
+    classes: list[tuple[str, int]] = stats["classes"]  # type: ignore[assignment]
+    properties: list[tuple[str, int]] = stats["properties"]  # type: ignore[assignment]
+    graph.add(dataset, VOID + "classes", _typed(str(len(classes)), integer))
+    graph.add(dataset, VOID + "properties", _typed(str(len(properties)), integer))
+    for cls, count in classes:
+        part = ox.BlankNode()
+        graph.add(dataset, VOID + "classPartition", part)
+        graph.add(part, VOID + "class", cls)
+        graph.add(part, VOID + "entities", _typed(str(count), integer))
+    for prop, count in properties:
+        part = ox.BlankNode()
+        graph.add(dataset, VOID + "propertyPartition", part)
+        graph.add(part, VOID + "property", prop)
+        graph.add(part, VOID + "triples", _typed(str(count), integer))
+    vocabularies = {namespace(p) for p, _ in properties} | {namespace(c) for c, _ in classes}
+    for vocabulary in sorted(vocabularies):
+        graph.add(dataset, VOID + "vocabulary", vocabulary)
+    linksets: dict[str, Counter[str]] = stats["linksets"]  # type: ignore[assignment]
+    for number, (space, predicates) in enumerate(sorted(linksets.items()), start=1):
+        target = f"{iris.catalog}#target-{number}"
+        linkset = f"{iris.catalog}#linkset-{number}"
+        graph.add(target, type_, VOID + "Dataset")
+        graph.add(target, VOID + "uriSpace", _text(space))
+        if space in KNOWN_TARGETS:
+            graph.add(target, str(DCTERMS.title), _text(KNOWN_TARGETS[space], "en"))
+        graph.add(linkset, type_, VOID + "Linkset")
+        graph.add(dataset, VOID + "subset", linkset)
+        graph.add(linkset, VOID + "subjectsTarget", dataset)
+        graph.add(linkset, VOID + "objectsTarget", target)
+        graph.add(linkset, VOID + "triples", _typed(str(sum(predicates.values())), integer))
+        for predicate in sorted(predicates):
+            graph.add(linkset, VOID + "linkPredicate", predicate)
+    canonical_identifier(graph, dataset, manifest)  # type: ignore[arg-type]
+    return graph.triples
+
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/.well-known/void")
+async def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """The VoID description (RDF only: Turtle unless the client asks for another)."""
+    fmt = choose(request, VOID_FORMATS)
+    version = await etags.content_version(request, store)
+    modified = await modified_time(request, store)
+    etag = etags.entity_tag(version, "void", fmt.media_type, str(request.base_url))
+    headers = {
+        "ETag": etag,
+        "Last-Modified": etags.http_date(modified),
+        "Vary": "Accept",
+        "Cache-Control": "public, max-age=60",
+    }
+    if etags.not_modified(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    stats = await cached_statistics(request, store, settings.base_iri)
+    manifest = await current_manifest(request, store, settings)
+    triples = build_void(request, stats, settings, manifest, modified)
+    prefixes = {"void": VOID, "dct": str(DCTERMS), "xsd": str(XSD)}
+    assert fmt.rdf is not None
+    body = await anyio.to_thread.run_sync(
+        lambda: ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
+    )
+    return Response(body, headers=headers, media_type=fmt.content_type)

@@ -1,0 +1,177 @@
+"""Dumps: every file parses to the published graph, checksums match, the canonical hash
+survives a round trip through the N-Quads dump into a fresh store, builds are atomic and
+follow changes, ``meent dump`` writes the same files, conditional GET."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app as cli
+from service.config import Settings
+from service.dumps import DUMPS, canonical_hash, published_quads
+from service.store import OxigraphStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project whose data/ a test may change."""
+    root = tmp_path_factory.mktemp("project")
+    for folder in ("ontology", "shapes", "data", "queries"):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    dumps = tmp_path_factory.mktemp("dumps")
+    settings = Settings(store="memory", project_root=project, dumps_dir=dumps)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _get(client: TestClient, name: str) -> bytes:
+    response = client.get(f"/dumps/{name}")
+    assert response.status_code == 200
+    return response.content
+
+
+def test_manifest_lists_every_dump_with_size_and_checksum(client: TestClient) -> None:
+    manifest = client.get("/dumps/").json()
+    assert [f["name"] for f in manifest["files"]] == [d.name for d in DUMPS]
+    for entry in manifest["files"]:
+        body = _get(client, entry["name"])
+        assert len(body) == entry["bytes"]
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+    assert manifest["canonicalHash"]["value"].startswith("sha256:")
+
+
+def test_every_dump_holds_the_published_graph(client: TestClient) -> None:
+    quads = set(ox.parse(gzip.decompress(_get(client, "meent.nq.gz")), format=ox.RdfFormat.N_QUADS))
+    graphs = {q.graph_name.value for q in quads}
+    assert "https://w3id.org/meent/graph/ontology" in graphs
+    assert "https://w3id.org/meent/graph/data/organisations" in graphs
+    triples = {q.triple for q in quads}
+    for name, rdf_format, zipped in (
+        ("meent.ttl", ox.RdfFormat.TURTLE, False),
+        ("meent.nt.gz", ox.RdfFormat.N_TRIPLES, True),
+        ("meent.jsonld", ox.RdfFormat.JSON_LD, False),
+    ):
+        body = _get(client, name)
+        parsed = list(ox.parse(gzip.decompress(body) if zipped else body, format=rdf_format))
+        # Blank node labels differ between files; compare canonically.
+        assert canonical_hash(parsed) == canonical_hash(
+            ox.Quad(t.subject, t.predicate, t.object) for t in triples
+        ), name
+
+
+async def test_round_trip_through_nquads_gives_the_same_canonical_hash(
+    client: TestClient, anyio_backend: str
+) -> None:
+    manifest = client.get("/dumps/").json()
+    fresh = OxigraphStore()
+    try:
+        body = gzip.decompress(_get(client, "meent.nq.gz"))
+        quads = list(ox.parse(body, format=ox.RdfFormat.N_QUADS))
+        for graph in {q.graph_name for q in quads}:
+            await fresh.replace_graph(
+                graph.value, [q.triple for q in quads if q.graph_name == graph]
+            )
+        copied = await published_quads(fresh)
+    finally:
+        await fresh.close()
+    assert canonical_hash(copied) == manifest["canonicalHash"]["value"]
+
+
+def test_canonical_hash_ignores_blank_node_labels_but_not_content() -> None:
+    p = ox.NamedNode("http://example.org/p")
+    g = ox.NamedNode("http://example.org/g")
+    one = [ox.Quad(ox.BlankNode("a"), p, ox.Literal("x"), g)]
+    two = [ox.Quad(ox.BlankNode("zz"), p, ox.Literal("x"), g)]
+    other = [ox.Quad(ox.BlankNode("a"), p, ox.Literal("y"), g)]
+    moved = [ox.Quad(ox.BlankNode("a"), p, ox.Literal("x"), ox.NamedNode("http://example.org/h"))]
+    assert canonical_hash(one) == canonical_hash(two)
+    assert len({canonical_hash(one), canonical_hash(other), canonical_hash(moved)}) == 3
+
+
+def test_dump_file_304_and_headers(client: TestClient) -> None:
+    first = client.get("/dumps/meent.nq.gz")
+    assert first.headers["content-type"] == "application/gzip"
+    assert first.headers["etag"] == f'"{hashlib.sha256(first.content).hexdigest()}"'
+    again = client.get("/dumps/meent.nq.gz", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    since = client.get(
+        "/dumps/meent.ttl", headers={"If-Modified-Since": first.headers["last-modified"]}
+    )
+    assert since.status_code == 304
+    index = client.get("/dumps/")
+    assert (
+        client.get("/dumps/", headers={"If-None-Match": index.headers["etag"]}).status_code == 304
+    )
+
+
+def test_unknown_dump_is_404(client: TestClient) -> None:
+    response = client.get("/dumps/secrets.txt")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_dumps_are_rebuilt_when_the_graph_changes(
+    project: Path, tmp_path: Path, client: TestClient
+) -> None:
+    before = client.get("/dumps/").json()
+    settings = Settings(store="memory", project_root=project, dumps_dir=tmp_path / "dumps")
+    app = create_app(settings)
+    with TestClient(app) as first:
+        assert first.get("/dumps/").json()["canonicalHash"] == before["canonicalHash"]
+        old_etag = first.get("/dumps/meent.ttl").headers["etag"]
+    extra = project / "data" / "extra-dump-test.ttl"
+    extra.write_text(
+        '<https://w3id.org/meent/id/test/x> <http://www.w3.org/2000/01/rdf-schema#label> "x" .\n'
+    )
+    try:
+        with TestClient(app) as again:  # a restart syncs the new file
+            after = again.get("/dumps/").json()
+            assert after["canonicalHash"] != before["canonicalHash"]
+            assert after["quads"] == before["quads"] + 1
+            response = again.get("/dumps/meent.ttl", headers={"If-None-Match": old_etag})
+            assert response.status_code == 200 and b"test/x" in response.content
+    finally:
+        extra.unlink()
+    # No temporary files are left beside the dumps, and old builds are pruned.
+    dumps = settings.dumps_path
+    assert not list(dumps.rglob("*.tmp"))
+    assert len([p for p in dumps.iterdir() if p.is_dir()]) == 2
+
+
+def test_meent_dump_writes_the_same_files(tmp_path: Path, client: TestClient) -> None:
+    served = client.get("/dumps/").json()
+    env = {"MEENT_PROJECT_ROOT": str(ROOT)}
+    store = str(tmp_path / "store")
+    load = CliRunner().invoke(cli, ["load", "--store", store], env=env)
+    assert load.exit_code == 0, load.output
+    result = CliRunner().invoke(cli, ["dump", str(tmp_path / "out"), "--store", store], env=env)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*(d.name for d in DUMPS), "manifest.json"]
+    )
+    # The same graph: the same canonical hash as the service's (same project files).
+    assert served["canonicalHash"]["value"] in result.output, served["quads"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        body = (out / entry["name"]).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+        assert len(body) == entry["bytes"]
