@@ -22,6 +22,7 @@ from service.catalog import router as catalog_router
 from service.config import Settings, get_settings
 from service.dumps import router as dumps_router
 from service.errors import install_error_handlers
+from service.ldes import router as ldes_router
 from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
 from service.ontology_pages import router as ontology_router
@@ -76,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dumps_router)
     app.include_router(void_router)
     app.include_router(sitemap_router)
+    app.include_router(ldes_router)
     return app

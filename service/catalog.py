@@ -297,7 +297,11 @@ def canonical_identifier(graph: _Graph, dataset: str, manifest: Manifest) -> Non
 
 
 async def modified_time(request: Request, store: Store) -> datetime:
-    """When the published graph last changed (as far as this process can tell)."""
+    """When the published graph last changed: the newest entry of the change log (``/ldes``),
+    else when this process first saw the current content."""
+    last = await store.last_change()
+    if last is not None:
+        return last.time
     return etags.first_seen(request, await etags.content_version(request, store))
 
 

@@ -81,4 +81,5 @@ def not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
         return False  # an invalid date is ignored (§13.1.3)
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return last_modified <= since
+    # HTTP dates have whole seconds: compare at that precision.
+    return last_modified.replace(microsecond=0) <= since

@@ -12,14 +12,39 @@ the next sync simply redoes.
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('update', 'delete')),
+    payload BLOB
+);
 """
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a named graph: its new content (gzip N-Triples) or its deletion."""
+
+    seq: int
+    time: datetime
+    graph: str
+    action: str
+    payload: bytes | None
+
+    @property
+    def ntriples(self) -> bytes:
+        return gzip.decompress(self.payload) if self.payload else b""
 
 
 class StateDB:
@@ -45,12 +70,34 @@ class StateDB:
 
     def set_metadata(self, values: Mapping[str, str | None]) -> None:
         """Set entries in one transaction; None deletes an entry."""
-        if not values:
+        self.commit(values)
+
+    def commit(
+        self,
+        values: Mapping[str, str | None] | None,
+        *,
+        graph: str | None = None,
+        ntriples: bytes | None = None,
+        deleted: bool = False,
+    ) -> None:
+        """Set metadata and, when ``graph`` is given, append the graph's change to the log
+        (its new content, or its deletion) — in one transaction."""
+        if not values and graph is None:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for key, value in values.items():
+                if graph is not None:
+                    self._db.execute(
+                        "INSERT INTO changes (time, graph, action, payload) VALUES (?, ?, ?, ?)",
+                        (
+                            datetime.now(UTC).isoformat(timespec="microseconds"),
+                            graph,
+                            "delete" if deleted else "update",
+                            None if deleted else gzip.compress(ntriples or b"", mtime=0),
+                        ),
+                    )
+                for key, value in (values or {}).items():
                     if value is None:
                         self._db.execute("DELETE FROM metadata WHERE key = ?", (key,))
                     else:
@@ -63,6 +110,23 @@ class StateDB:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        """Changes with a sequence number above ``after``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, time, graph, action, payload FROM changes WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [Change(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4]) for r in rows]
+
+    def last_change(self) -> Change | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, time, graph, action, NULL FROM changes ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return Change(row[0], datetime.fromisoformat(row[1]), *row[2:]) if row else None
 
     def close(self) -> None:
         with self._lock:

@@ -55,7 +55,7 @@ import pyoxigraph as ox
 
 from service.config import Settings
 from service.query_workers import QueryWorkerPool, WorkerError, default_size
-from service.state import StateDB
+from service.state import Change, StateDB
 
 #: An RDF term a query variable can be bound to.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -229,6 +229,15 @@ class Store(Protocol):
         """Set entries; None deletes one."""
         ...
 
+    async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        """The change log: every graph written or dropped through this store, oldest first,
+        after sequence number ``after`` (bulk loads are not in it)."""
+        ...
+
+    async def last_change(self) -> Change | None:
+        """The newest entry of the change log (without its content)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -267,6 +276,21 @@ async def _set_state(state: StateDB, values: Mapping[str, str | None] | None) ->
         await anyio.to_thread.run_sync(state.set_metadata, values)
 
 
+async def _record(
+    state: StateDB,
+    values: Mapping[str, str | None] | None,
+    graph_iri: str,
+    ntriples: bytes | None,
+) -> None:
+    """After a graph was written (or, with ``ntriples`` None, dropped): its metadata and its
+    entry in the change log (the ``/ldes`` feed), in one state transaction."""
+
+    def commit() -> None:
+        state.commit(values, graph=graph_iri, ntriples=ntriples, deleted=ntriples is None)
+
+    await anyio.to_thread.run_sync(commit)
+
+
 def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) -> list[ox.Triple]:
     """Parse serialised RDF into triples, or pass parsed triples through."""
     if not isinstance(data, bytes | str):
@@ -282,8 +306,8 @@ def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) ->
         raise DataError(str(error)) from error
 
 
-def _replace_update(graph_iri: str, triples: list[ox.Triple]) -> str:
-    """One SPARQL Update request that replaces a graph.
+def _replace_update(graph_iri: str, ntriples: bytes) -> str:
+    """One SPARQL Update request that replaces a graph with ``ntriples``.
 
     SPARQL 1.1 Update §2.2: "Each request SHOULD be treated atomically by a SPARQL 1.1 Update
     service" — all its operations take effect together or not at all. The data are parsed
@@ -292,10 +316,13 @@ def _replace_update(graph_iri: str, triples: list[ox.Triple]) -> str:
     """
     graph = _iri(graph_iri)
     operations = [f"DROP SILENT GRAPH {graph}"]
-    if triples:
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
-        operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{body}}} }}")
+    if ntriples:
+        operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{ntriples.decode()}}} }}")
     return " ;\n".join(operations)
+
+
+def _ntriples(triples: list[ox.Triple]) -> bytes:
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
 
 
 def _count_query(graph_iri: str | None) -> str:
@@ -666,17 +693,18 @@ class OxigraphStore:
         base_iri: str | None = None,
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
-        def run() -> int:
+        def run() -> tuple[int, bytes]:
             triples = _parse_triples(data, format, base_iri)
-            self._store.update(_replace_update(graph_iri, triples))
-            return len(triples)
+            body = _ntriples(triples)
+            self._store.update(_replace_update(graph_iri, body))
+            return len(triples), body
 
         async with self._write_lock:
             try:
-                written = await anyio.to_thread.run_sync(run)
+                written, body = await anyio.to_thread.run_sync(run)
             finally:
                 self._generation += 1
-            await _set_state(self._state, metadata)
+            await _record(self._state, metadata, graph_iri, body)
             return written
 
     async def drop_graph(
@@ -684,7 +712,7 @@ class OxigraphStore:
     ) -> None:
         async with self._write_lock:
             await self._update(f"DROP SILENT GRAPH {_iri(graph_iri)}")
-            await _set_state(self._state, metadata)
+            await _record(self._state, metadata, graph_iri, None)
 
     async def bulk_load(
         self,
@@ -724,6 +752,12 @@ class OxigraphStore:
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
         async with self._write_lock:
             await _set_state(self._state, values)
+
+    async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        return await anyio.to_thread.run_sync(self._state.changes, after, limit)
+
+    async def last_change(self) -> Change | None:
+        return await anyio.to_thread.run_sync(self._state.last_change)
 
     async def _update(self, update: str) -> None:
         # A closure, not the bound method: an idle worker thread keeps a reference to the last
@@ -987,19 +1021,17 @@ class RemoteSparqlStore:
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
         triples = await anyio.to_thread.run_sync(_parse_triples, data, format, base_iri)
-        update = await anyio.to_thread.run_sync(_replace_update, graph_iri, triples)
+        body = await anyio.to_thread.run_sync(_ntriples, triples)
+        update = _replace_update(graph_iri, body)
         if len(update) <= self._max_update_bytes:
             await self._update([update])
         else:
-            await self._replace_staged(graph_iri, triples)
-        await _set_state(self._state, metadata)
+            await self._replace_staged(graph_iri, body)
+        await _record(self._state, metadata, graph_iri, body)
         return len(triples)
 
-    async def _replace_staged(self, graph_iri: str, triples: list[ox.Triple]) -> None:
+    async def _replace_staged(self, graph_iri: str, body: bytes) -> None:
         staging = _iri(STAGING + quote(graph_iri, safe=""))
-        body = await anyio.to_thread.run_sync(
-            lambda: ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        )
         await self._update([f"DROP SILENT GRAPH {staging}"])
         try:
             # Graph Store Protocol §5.5: POST adds the body's triples to the graph.
@@ -1020,7 +1052,7 @@ class RemoteSparqlStore:
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
         await self._update([f"DROP SILENT GRAPH {_iri(graph_iri)}"])
-        await _set_state(self._state, metadata)
+        await _record(self._state, metadata, graph_iri, None)
 
     async def bulk_load(
         self,
@@ -1066,6 +1098,12 @@ class RemoteSparqlStore:
 
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
         await _set_state(self._state, values)
+
+    async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        return await anyio.to_thread.run_sync(self._state.changes, after, limit)
+
+    async def last_change(self) -> Change | None:
+        return await anyio.to_thread.run_sync(self._state.last_change)
 
     async def close(self) -> None:
         await self._client.aclose()
