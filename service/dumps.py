@@ -52,7 +52,8 @@ from service import etags
 from service.config import Settings
 from service.deps import SettingsDep, StoreDep
 from service.errors import NotFound
-from service.store import STAGING, Solutions, Store
+from service.store import Solutions, Store
+from service.store_common import STAGING
 from service.vocab import PREFIXES
 
 MANIFEST = "manifest.json"

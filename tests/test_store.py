@@ -17,9 +17,9 @@ from service.store import (
     RemoteSparqlStore,
     Solutions,
     Store,
-    declares_dataset,
     open_store,
 )
+from service.store_common import declares_dataset
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,338 @@
+"""The embedded store: pyoxigraph on disk (RocksDB) or in memory (see ``OxigraphStore``)."""
+
+from __future__ import annotations
+
+from collections.abc import (
+    Mapping,
+    Sequence,
+)
+from pathlib import Path
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+import pyoxigraph as ox
+
+from service.query_workers import QueryWorkerPool, WorkerError, default_size
+from service.state import Change, StateDB
+from service.store import (
+    BytesProgress,
+    DataError,
+    QueryError,
+    QueryResult,
+    QueryTimeout,
+    RdfData,
+    ResultStream,
+    Solutions,
+    StoreError,
+    Term,
+)
+from service.store_common import (
+    _bare,
+    _ChunkWriter,
+    _count_query,
+    _iri,
+    _ntriples,
+    _parse_triples,
+    _ProgressReader,
+    _record,
+    _replace_update,
+    _set_state,
+    _solutions,
+    _threaded_stream,
+    _values_clause,
+    _within,
+    declares_dataset,
+)
+
+# --- embedded ----------------------------------------------------------------------------------
+
+
+class OxigraphStore:
+    """Embedded pyoxigraph: on disk at ``path`` (RocksDB), or in memory when ``path`` is None.
+
+    Atomicity: pyoxigraph runs each ``Store.update`` call in one transaction, and readers work
+    on snapshots, so ``replace_graph`` is a single update (drop, insert) — readers
+    see the old graph or the new one. Writes are serialised by a lock so two replacements of
+    the same graph never conflict.
+
+    Public queries on disk run in ``query_workers`` processes (``service.query_workers``)
+    that open the store read-only, so that one past its timeout can be killed. Each write
+    bumps a generation; the next pooled query flushes the writer's memtable first and the
+    workers re-open their store, so they see every write that finished before the query.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        state: StateDB | None = None,
+        query_workers: int | None = None,
+    ) -> None:
+        try:
+            self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        except OSError as error:
+            # RocksDB allows one process per directory: say so rather than "LOCK: No locks".
+            raise StoreError(
+                f"cannot open the store at {path}: {error}. Is another Meent process "
+                "(meent serve) using it? Stop it, or point --store at another directory."
+            ) from None
+        self._state = state or StateDB(None)
+        self._write_lock = anyio.Lock()
+        self._pool = None
+        if path is not None:
+            self._pool = QueryWorkerPool(path, query_workers or default_size(), _pool_error)
+        self._generation = 0  # bumped by every write; the workers' stores follow it
+
+    @property
+    def query_worker_pids(self) -> list[int]:
+        """The processes public queries run in (none in memory, or before the first)."""
+        return self._pool.pids if self._pool is not None else []
+
+    def _dataset_options(
+        self, sparql: str, default_graph_uris: Sequence[str], named_graph_uris: Sequence[str]
+    ) -> dict[str, object]:
+        # SPARQL 1.1 Protocol §2.1.4: a protocol dataset replaces the default one entirely.
+        if default_graph_uris or named_graph_uris:
+            return {
+                "default_graph": [_iri(iri) for iri in default_graph_uris],
+                "named_graphs": [_iri(iri) for iri in named_graph_uris],
+            }
+        # pyoxigraph's union flag would also override a FROM/FROM NAMED in the query, which
+        # SPARQL 1.1 Query §13.2 says defines the dataset; so only union when there is none.
+        return {"use_default_graph_as_union": not declares_dataset(sparql)}
+
+    def _run_query(
+        self,
+        sparql: str,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        substitutions: Mapping[str, Term] | None,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        options = self._dataset_options(sparql, default_graph_uris, named_graph_uris)
+        if substitutions:
+            # Not pyoxigraph's own substitutions: those (SEP-0007) need the variable in the
+            # SELECT projection, and a server cannot do them; a VALUES clause means the same
+            # on both stores.
+            sparql += _values_clause(substitutions)
+        try:
+            return self._store.query(sparql, **options)  # type: ignore[arg-type]
+        except (SyntaxError, OSError, ValueError, RuntimeError) as error:
+            raise QueryError(str(error)) from error
+
+    async def query(
+        self,
+        sparql: str,
+        *,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        substitutions: Mapping[str, Term] | None = None,
+    ) -> QueryResult:
+        def run() -> QueryResult:
+            result = self._run_query(sparql, default_graph_uris, named_graph_uris, substitutions)
+            try:
+                if isinstance(result, ox.QueryBoolean):
+                    return bool(result)
+                if isinstance(result, ox.QueryTriples):
+                    return list(result)
+                return _solutions(result)
+            except (OSError, RuntimeError) as error:  # evaluation errors surface while iterating
+                raise QueryError(str(error)) from None
+            finally:
+                # pyoxigraph's iterators must be dropped on the thread that made them; a
+                # traceback keeping this frame alive would drop it later, elsewhere.
+                del result
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def query_stream(
+        self,
+        sparql: str,
+        *,
+        results_format: ox.QueryResultsFormat,
+        graph_format: ox.RdfFormat,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        substitutions: Mapping[str, Term] | None = None,
+        timeout: float | None = None,
+    ) -> ResultStream:
+        """On disk and with a ``timeout``, the query runs in a worker process that is killed
+        at the deadline, so the work really stops. Otherwise it runs in a thread of this
+        process: an in-memory store (tests, ``--store memory``) stops *waiting* at the
+        deadline, but pyoxigraph cannot cancel the evaluation, which runs on to its end."""
+        if self._pool is not None and timeout is not None:
+            return await self._pooled_stream(
+                sparql,
+                results_format,
+                graph_format,
+                default_graph_uris,
+                named_graph_uris,
+                substitutions,
+                timeout,
+            )
+
+        def produce(out: _ChunkWriter) -> None:
+            result = self._run_query(sparql, default_graph_uris, named_graph_uris, substitutions)
+            try:
+                if isinstance(result, ox.QueryTriples):
+                    out.announce(graph_format)
+                    ox.serialize(result, out, graph_format)
+                else:
+                    out.announce(results_format)
+                    result.serialize(out, results_format)
+            finally:
+                del result  # on this thread: see query()
+
+        return await _within(timeout, _threaded_stream(produce))
+
+    async def _pooled_stream(
+        self,
+        sparql: str,
+        results_format: ox.QueryResultsFormat,
+        graph_format: ox.RdfFormat,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        substitutions: Mapping[str, Term] | None,
+        timeout: float,
+    ) -> ResultStream:
+        assert self._pool is not None
+        options = self._dataset_options(sparql, default_graph_uris, named_graph_uris)
+        job = {
+            "query": sparql + (_values_clause(substitutions) if substitutions else ""),
+            # pyoxigraph's keyword arguments, graphs as IRI strings
+            "options": {
+                key: [iri.value for iri in value] if isinstance(value, list) else value
+                for key, value in options.items()
+            },
+            "results_format": results_format.media_type,
+            "graph_format": graph_format.media_type,
+        }
+        generation = self._generation
+        if self._pool.generation != generation:
+            # A read-only open replays the write-ahead log, slowly when it is long; after a
+            # flush it reads the new table files instead.
+            await anyio.to_thread.run_sync(lambda: self._store.flush())
+            self._pool.generation = max(self._pool.generation, generation)
+        media_type, chunks = await self._pool.run(job, timeout=timeout)
+        is_results = _bare(media_type) == _bare(results_format.media_type)
+        fmt = results_format if is_results else graph_format
+        return ResultStream(fmt, chunks)
+
+    async def graph_iris(self) -> set[str]:
+        def run() -> set[str]:
+            return {
+                graph.value
+                for graph in self._store.named_graphs()
+                if isinstance(graph, ox.NamedNode)
+            }
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def triple_count(self, graph_iri: str | None = None) -> int:
+        result = await self.query(_count_query(graph_iri))
+        assert isinstance(result, Solutions)
+        return int(result.rows[0]["n"].value)
+
+    async def replace_graph(
+        self,
+        graph_iri: str,
+        data: RdfData,
+        *,
+        format: ox.RdfFormat = ox.RdfFormat.TURTLE,
+        base_iri: str | None = None,
+        metadata: Mapping[str, str | None] | None = None,
+    ) -> int:
+        def run() -> tuple[int, bytes]:
+            triples = _parse_triples(data, format, base_iri)
+            body = _ntriples(triples)
+            self._store.update(_replace_update(graph_iri, body))
+            return len(triples), body
+
+        async with self._write_lock:
+            try:
+                written, body = await anyio.to_thread.run_sync(run)
+            finally:
+                self._generation += 1
+            await _record(self._state, metadata, graph_iri, body)
+            return written
+
+    async def drop_graph(
+        self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
+    ) -> None:
+        async with self._write_lock:
+            await self._update(f"DROP SILENT GRAPH {_iri(graph_iri)}")
+            await _record(self._state, metadata, graph_iri, None)
+
+    async def bulk_load(
+        self,
+        path: Path,
+        *,
+        format: ox.RdfFormat | None = None,
+        graph_iri: str | None = None,
+        progress: BytesProgress | None = None,
+    ) -> None:
+        """pyoxigraph's bulk loader: parallel parsing, no transaction (so no rollback)."""
+        rdf_format = format or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
+        if rdf_format is None:
+            raise DataError(f"unknown RDF format for {path.name}")
+        to_graph = _iri(graph_iri) if graph_iri else None
+
+        def run() -> None:
+            try:
+                if progress is None:
+                    self._store.bulk_load(path=path, format=rdf_format, to_graph=to_graph)
+                    return
+                total = path.stat().st_size
+                with path.open("rb") as file:
+                    reader = _ProgressReader(file, total, progress)
+                    self._store.bulk_load(reader, rdf_format, to_graph=to_graph)
+            except (SyntaxError, ValueError) as error:
+                raise DataError(f"{path.name}: {error}") from error
+
+        async with self._write_lock:
+            try:
+                await anyio.to_thread.run_sync(run)
+            finally:
+                self._generation += 1  # also after a failure: part of the file may be in
+
+    async def metadata(self) -> dict[str, str]:
+        return await anyio.to_thread.run_sync(self._state.metadata)
+
+    async def set_metadata(self, values: Mapping[str, str | None]) -> None:
+        async with self._write_lock:
+            await _set_state(self._state, values)
+
+    async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        return await anyio.to_thread.run_sync(self._state.changes, after, limit)
+
+    async def last_change(self) -> Change | None:
+        return await anyio.to_thread.run_sync(self._state.last_change)
+
+    async def _update(self, update: str) -> None:
+        # A closure, not the bound method: an idle worker thread keeps a reference to the last
+        # callable it ran, and a bound method would keep the database (and its lock) open.
+        try:
+            await anyio.to_thread.run_sync(lambda: self._store.update(update))
+        finally:
+            self._generation += 1
+
+    async def close(self) -> None:
+        """Stop the query workers, flush and release the database (its directory lock goes
+        with the last reference)."""
+        if self._pool is not None:
+            await self._pool.close()
+        async with self._write_lock:
+            await anyio.to_thread.run_sync(lambda: self._store.flush())
+            del self._store
+            self._state.close()
+
+
+def _pool_error(error: WorkerError) -> StoreError:
+    """The store's exception for a query worker pool's."""
+    if error.reason == "query":
+        return QueryError(str(error))
+    if error.reason == "timeout" and error.timeout is not None:
+        return QueryTimeout(error.timeout)
+    return StoreError(f"the query service is unavailable: {error}")
