@@ -3,7 +3,7 @@
 ``Store`` is what the rest of the service sees. ``OxigraphStore`` is embedded pyoxigraph, on disk
 or in memory; ``RemoteSparqlStore`` talks to any SPARQL 1.1 server (Oxigraph server, Apache Jena
 Fuseki, Virtuoso, GraphDB) through the SPARQL 1.1 Protocol, Update and Graph Store Protocol.
-Nothing outside this module knows which one is in use: ``open_store(settings)`` picks.
+Nothing outside the store modules knows which one is in use: ``open_store(settings)`` picks.
 
 Both hold the same things in the same way:
 
