@@ -20,6 +20,7 @@ from service import __version__
 from service.browse_pages import router as browse_router
 from service.catalog import router as catalog_router
 from service.config import Settings, get_settings
+from service.contributions import router as contributions_router
 from service.dumps import router as dumps_router
 from service.errors import install_error_handlers
 from service.ldes import router as ldes_router
@@ -49,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.store = store
             yield
         finally:
+            intake = getattr(app.state, "intake", None)  # made on the first contribution
+            if intake is not None:
+                intake.close()
             await store.close()
 
     app = FastAPI(
@@ -60,16 +64,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
     install_error_handlers(app)
-    # Read-only, credential-free resources: any origin may query them from a browser.
+    # Any origin may read from a browser; writes need a bearer token, not cookies, so
+    # allowing the methods lets a web client contribute without exposing anyone's session.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Accept", "Content-Type", "Authorization"],
         expose_headers=["Content-Type", "Link", "ETag", "Location"],
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sparql_router)
+    app.include_router(contributions_router)
     app.include_router(linkeddata_router)
     app.include_router(ontology_router)
     app.include_router(browse_router)

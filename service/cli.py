@@ -109,6 +109,10 @@ def format_command(
     """Rewrite Turtle files in Meent's canonical layout (or --check that they are)."""
     drifted = []
     for path in _turtle_files(paths):
+        try:  # pyoxigraph says where a syntax error is; rdflib, which formats, would not
+            parse_rdf(path.read_bytes(), base_iri=path.resolve().as_uri(), source=str(path))
+        except RdfSyntaxError as error:
+            raise _fail(str(error)) from None
         if check:
             if not is_canonical(path):
                 drifted.append(path)
@@ -313,3 +317,53 @@ def dump(
 
 def main() -> None:
     app()
+
+
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for contributors and curators.")
+app.add_typer(token_app, name="token")
+
+
+def _tokens(store: str | None, remote: str | None) -> Any:
+    from service.tokens import TokenStore, connect
+
+    settings = _settings(store, remote)
+    if settings.state_path is None:
+        raise _fail("tokens need a persistent store (--store DIR or --remote URL), not memory")
+    return TokenStore(connect(settings.state_path))
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who the token is for (shown as contributor).")],
+    role: Annotated[str, typer.Option(help="contributor or curator.")] = "contributor",
+    expires: Annotated[
+        str | None, typer.Option(help="Last moment it is valid (ISO date or date-time, UTC).")
+    ] = None,
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    from service.tokens import Role
+
+    if role not in {r.value for r in Role}:
+        raise _fail("--role must be contributor or curator")
+    try:
+        token, secret = _tokens(store, remote).create(name, Role(role), expires=expires)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    typer.echo(
+        f"token {token.id} for {token.name!r} ({token.role.value}); keep it secret:", err=True
+    )
+    typer.echo(secret)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (printed when created).")],
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Revoke a token by its id; it stops working at once."""
+    if not _tokens(store, remote).revoke(token_id):
+        raise _fail(f"no live token with id {token_id!r}")
+    typer.echo(f"revoked {token_id}")

@@ -129,3 +129,17 @@ def test_curated_data_validates_from_another_directory(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "conforms:" in completed.stdout
+
+
+def test_format_check_reports_drift_and_syntax_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    drifted = tmp_path / "drift.ttl"
+    drifted.write_text("<https://example.org/a> <https://example.org/p> 1 .\n", encoding="utf-8")
+    result = runner.invoke(app, ["format", "--check", str(drifted)])
+    assert result.exit_code == 1
+    assert f"not canonical: {drifted}" in result.output
+    assert runner.invoke(app, ["format", str(drifted)]).exit_code == 0
+    assert runner.invoke(app, ["format", "--check", str(drifted)]).exit_code == 0
+    broken = runner.invoke(app, ["format", str(BROKEN)])
+    assert broken.exit_code == 2
+    assert f"{BROKEN}:7:5: " in broken.output

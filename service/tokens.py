@@ -1,0 +1,159 @@
+"""Bearer tokens for contributors and curators, kept in the service's private state.
+
+A token is 32 random bytes (``secrets.token_urlsafe``), shown once when it is created and
+stored only as its SHA-256: with that much entropy a plain hash cannot be brute-forced, and a
+lookup by hash needs no slow key derivation per request. The hash found is compared again with
+``hmac.compare_digest``. No token is built in: the first one is made with
+``meent token create --name N --role curator``.
+
+The tokens table lives in the same SQLite file as ``service.state`` (beside the store), never
+in a named graph: every named graph is public.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    expires TEXT,
+    revoked TEXT
+);
+"""
+PREFIX = "meent_"
+
+
+class Role(StrEnum):
+    contributor = "contributor"
+    curator = "curator"
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token's public facts (never its secret)."""
+
+    id: str
+    name: str
+    role: Role
+    created: str
+    expires: str | None = None
+    revoked: str | None = None
+
+    @property
+    def is_curator(self) -> bool:
+        return self.role is Role.curator
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+
+def slugify(name: str) -> str:
+    """Lowercase ASCII with hyphens (DESIGN §2), for the contributor's IRI."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def connect(path: Path | None) -> sqlite3.Connection:
+    """The private state file (or memory), in autocommit mode with durable writes."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        str(path) if path is not None else ":memory:",
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+class TokenStore:
+    """Create, check and revoke tokens. Safe to use from worker threads."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None) -> None:
+        self._db = db
+        self._lock = lock or threading.Lock()
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def create(self, name: str, role: Role, *, expires: str | None = None) -> tuple[Token, str]:
+        """A new token and its secret (shown once; only its hash is kept)."""
+        name = name.strip()
+        if not name or len(name) > 100 or not slugify(name):
+            raise ValueError("a token's name must be 1–100 characters with a letter or digit")
+        with self._lock:
+            taken = {
+                other
+                for (other,) in self._db.execute("SELECT DISTINCT name FROM tokens")
+                if slugify(other) == slugify(name) and other != name
+            }
+            if taken:
+                raise ValueError(
+                    f"the name {name!r} is too close to the existing {sorted(taken)[0]!r}: "
+                    "contributions are attributed by name, so pick another or reuse that one"
+                )
+            secret = PREFIX + secrets.token_urlsafe(32)
+            token = Token(secrets.token_hex(6), name, Role(role), _now(), expires)
+            self._db.execute(
+                "INSERT INTO tokens (id, name, role, hash, created, expires) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (token.id, name, token.role.value, _hash(secret), token.created, expires),
+            )
+        return token, secret
+
+    def check(self, secret: str) -> Token | None:
+        """The live token with this secret, or None (unknown, revoked or expired)."""
+        digest = _hash(secret)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name, role, created, expires, revoked, hash FROM tokens WHERE hash = ?",
+                (digest,),
+            ).fetchone()
+        if row is None or not hmac.compare_digest(row[6], digest):
+            return None
+        token = Token(row[0], row[1], Role(row[2]), row[3], row[4], row[5])
+        if token.revoked is not None:
+            return None
+        if token.expires is not None and token.expires <= _now():
+            return None
+        return token
+
+    def revoke(self, token_id: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                (_now(), token_id),
+            )
+        return cursor.rowcount == 1
+
+    def list(self) -> list[Token]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, role, created, expires, revoked FROM tokens ORDER BY created"
+            ).fetchall()
+        return [Token(r[0], r[1], Role(r[2]), r[3], r[4], r[5]) for r in rows]

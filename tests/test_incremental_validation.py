@@ -1,0 +1,88 @@
+"""Incremental validation finds what whole-graph validation finds, with only the context the
+contribution touches — so its cost does not grow with the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+from service.incremental import IncrementalValidator, fetch_context
+from service.parsing import parse_rdf
+from service.store import OxigraphStore
+from service.validation import Validator
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Every fourth per-shape case (all of them would take half a minute of whole-graph runs).
+INVALID = sorted((ROOT / "tests/shapes/invalid").glob("*.ttl"))[::4]
+BASE = "https://w3id.org/meent/"
+
+
+@pytest.fixture(scope="module")
+def validators() -> tuple[IncrementalValidator, Validator]:
+    return IncrementalValidator.from_project(ROOT), Validator.from_project(ROOT)
+
+
+async def _model_store() -> OxigraphStore:
+    store = OxigraphStore()
+    for folder in ("ontology", "shapes"):
+        for path in sorted((ROOT / folder).glob("*.ttl")):
+            await store.replace_graph(f"{BASE}graph/{folder}/{path.stem}", path.read_bytes())
+    return store
+
+
+def _key(results: object) -> list[tuple[str, str]]:
+    # Complex paths are blank nodes, different in each run: compare the focus and severity.
+    return sorted(
+        (str(r.focus), str(r.path) if isinstance(r.path, URIRef) else "[]") for r in results
+    )  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_same_violations_as_whole_graph_validation(validators) -> None:
+    incremental, whole = validators
+    store = await _model_store()
+    for path in INVALID:
+        data = parse_rdf(path.read_bytes())
+        found = await incremental.validate(store, data)
+        expected = whole.validate(data)
+        assert _key(found.violations) == _key(expected.violations), path.name
+        assert not found.conforms
+
+
+@pytest.mark.anyio
+async def test_context_is_what_the_contribution_touches_not_the_store(validators) -> None:
+    store = await _model_store()
+    filler = "\n".join(
+        f"<{BASE}id/thing/t{n}> <{BASE}def#theme> <{BASE}id/theme/food> ." for n in range(20_000)
+    )
+    await store.replace_graph(f"{BASE}graph/data/filler", filler)
+    data = parse_rdf(f"<{BASE}id/koppel/x> <{BASE}def#theme> <{BASE}id/theme/food> .".encode())
+    context = await fetch_context(store, data)
+    assert 0 < len(context) < 100
+    assert (URIRef(f"{BASE}id/theme/food"), None, None) in context
+    assert not any(str(s).startswith(f"{BASE}id/thing/") for s in context.subjects())
+
+
+@pytest.mark.anyio
+async def test_problems_already_published_are_not_blamed_on_a_contribution(validators) -> None:
+    incremental, _ = validators
+    store = await _model_store()
+    # Published: a koppel without a cohort (a violation that is already there).
+    await store.replace_graph(
+        f"{BASE}graph/data/old",
+        f"<{BASE}id/koppel/old> a <{BASE}def#Koppel> ; <{BASE}def#theme> <{BASE}id/theme/food> .",
+    )
+    data = parse_rdf(f'<{BASE}id/koppel/old> <{BASE}def#nextStep> "verder"@nl .'.encode())
+    report = await incremental.validate(store, data)
+    assert report.conforms, [r.message("en") for r in report.results]
+    # …but a contribution that creates a conflict is refused: a second cohort.
+    await store.replace_graph(
+        f"{BASE}graph/data/cohorts",
+        "\n".join(f"<{BASE}id/cohort/{c}> a <{BASE}def#Cohort> ." for c in ("a", "b"))
+        + f"\n<{BASE}id/koppel/old> <{BASE}def#inCohort> <{BASE}id/cohort/a> .",
+    )
+    data = parse_rdf(f"<{BASE}id/koppel/old> <{BASE}def#inCohort> <{BASE}id/cohort/b> .".encode())
+    report = await incremental.validate(store, data)
+    assert [str(r.path) for r in report.violations] == [f"{BASE}def#inCohort"]
