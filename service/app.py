@@ -20,6 +20,7 @@ from service import __version__
 from service.browse_pages import router as browse_router
 from service.catalog import router as catalog_router
 from service.config import Settings, get_settings
+from service.contribute_page import router as contribute_router
 from service.contributions import router as contributions_router
 from service.dumps import router as dumps_router
 from service.errors import install_error_handlers
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sparql_router)
+    app.include_router(contribute_router)
     app.include_router(contributions_router)
     app.include_router(linkeddata_router)
     app.include_router(ontology_router)

@@ -131,13 +131,25 @@ def validate(
         OutputFormat, typer.Option("--format", help="text for people, json for machines.")
     ] = OutputFormat.text,
     lang: Annotated[Lang, typer.Option(help="Language of the messages.")] = Lang.en,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Base URL of a running Meent: check each file against its data and shapes.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Validate Turtle files against Meent's shapes and ontology, offline.
 
     The files are validated together (they may refer to each other). Exit status: 0 when they
     conform (warnings never fail), 1 on violations, 2 when a file cannot be read or parsed.
+    With --against URL each file is checked by that instance (POST /contributions/validate),
+    together with the published data it touches; 3 when it cannot be reached.
     """
     files = _turtle_files(paths)
+    if against is not None:
+        raise typer.Exit(_validate_against(files, against, output, lang))
     data = Graph()
     sources: list[Source] = []
     errors: list[RdfSyntaxError] = []
@@ -185,6 +197,71 @@ def validate(
         )
     if not report.conforms:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _fail(f"{path}: {error.strerror or error}") from None
+
+
+def _validate_against(files: list[Path], base: str, output: OutputFormat, lang: Lang) -> int:
+    """Each file checked by the instance at ``base``; the worst exit status of them."""
+    from service.remote_check import Unreachable, render, send
+
+    answers = {}
+    for path in files:
+        try:
+            answers[str(path)] = send(
+                base, "/contributions/validate", path, _read(path), lang=lang.value
+            )
+        except Unreachable as error:
+            raise _fail(f"cannot reach {error}", EXIT_UNAVAILABLE) from None
+    if output is OutputFormat.json:
+        document = {
+            "conforms": all(a.exit_code == 0 for a in answers.values()),
+            "against": base,
+            "files": {name: {**a.body, "httpStatus": a.status} for name, a in answers.items()},
+        }
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        for name, answer in answers.items():
+            typer.echo("\n".join(render(answer, name)))
+    return max(a.exit_code for a in answers.values())
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="The contribution: Turtle, N-Triples or JSON-LD.")],
+    to: Annotated[str, typer.Option("--to", help="Base URL of the Meent instance.")],
+    token: Annotated[str, typer.Option(help="Your bearer token (meent token create).")],
+    lang: Annotated[Lang, typer.Option(help="Language of the messages.")] = Lang.en,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for machines.")
+    ] = OutputFormat.text,
+) -> None:
+    """Submit a contribution to a running Meent (POST /contributions) and print the report.
+
+    Exit status: 0 accepted (201), 1 refused with violations (422), 2 the file or request is at
+    fault (unreadable, 400, 401, 403, 413, 415), 3 the server cannot be reached or failed.
+    """
+    from service.remote_check import Unreachable, render, send
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    try:
+        answer = send(to, "/contributions", file, _read(file), lang=lang.value, token=token)
+    except Unreachable as error:
+        raise _fail(f"cannot reach {error}", EXIT_UNAVAILABLE) from None
+    if output is OutputFormat.json:
+        document = {**answer.body, "httpStatus": answer.status, "location": answer.location}
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        typer.echo("\n".join(render(answer, str(file))))
+        if answer.status == 201:
+            typer.echo(f"accepted: {answer.location}")
+    raise typer.Exit(answer.exit_code)
 
 
 @app.command()
