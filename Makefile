@@ -22,15 +22,15 @@ serve: $(STAMP)
 # The browser tests drive Debian's chromium, never a browser build Playwright downloads.
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
 	$(BIN)/python -m pytest
 
 validate: $(STAMP)
 	$(BIN)/meent validate data/
 
 format: $(STAMP)
-	$(BIN)/ruff format service tests
+	$(BIN)/ruff format service tests bench
 	$(BIN)/meent format ontology shapes data
 
 clean:
