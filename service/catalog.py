@@ -305,6 +305,22 @@ async def modified_time(request: Request, store: Store) -> datetime:
     return etags.first_seen(request, await etags.content_version(request, store))
 
 
+async def freshness(
+    request: Request, store: Store, name: str, fmt: Format
+) -> tuple[dict[str, str], datetime]:
+    """Validators and caching headers for a description of the whole dataset (catalogue,
+    VoID): they change with the content, the representation and the host it names."""
+    version = await etags.content_version(request, store)
+    modified = await modified_time(request, store)
+    headers = {
+        "ETag": etags.entity_tag(version, name, fmt.media_type, str(request.base_url)),
+        "Last-Modified": etags.http_date(modified),
+        "Vary": "Accept",
+        "Cache-Control": "public, max-age=60",
+    }
+    return headers, modified
+
+
 router = APIRouter(tags=["catalogue"])
 
 
@@ -322,16 +338,8 @@ async def catalog(
     """The DCAT-AP catalogue: RDF by default and by negotiation, HTML for browsers."""
     fmt = choose(request, CATALOG_FORMATS)
     manifest = await current_manifest(request, store, settings)
-    version = await etags.content_version(request, store)
-    modified = await modified_time(request, store)
-    etag = etags.entity_tag(version, "catalog", fmt.media_type, str(request.base_url))
-    headers = {
-        "ETag": etag,
-        "Last-Modified": etags.http_date(modified),
-        "Vary": "Accept",
-        "Cache-Control": "public, max-age=60",
-    }
-    if etags.not_modified(request, etag, modified):
+    headers, modified = await freshness(request, store, "catalog", fmt)
+    if etags.not_modified(request, headers["ETag"], modified):
         return Response(status_code=304, headers=headers)
     triples = build_catalog(settings, manifest, modified, request)
     if fmt == HTML:

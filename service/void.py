@@ -32,7 +32,7 @@ from service.catalog import (
     _when,
     canonical_identifier,
     choose,
-    modified_time,
+    freshness,
 )
 from service.conneg import GRAPH_FORMATS
 from service.deps import SettingsDep, StoreDep
@@ -196,16 +196,8 @@ router = APIRouter(tags=["catalogue"])
 async def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The VoID description (RDF only: Turtle unless the client asks for another)."""
     fmt = choose(request, VOID_FORMATS)
-    version = await etags.content_version(request, store)
-    modified = await modified_time(request, store)
-    etag = etags.entity_tag(version, "void", fmt.media_type, str(request.base_url))
-    headers = {
-        "ETag": etag,
-        "Last-Modified": etags.http_date(modified),
-        "Vary": "Accept",
-        "Cache-Control": "public, max-age=60",
-    }
-    if etags.not_modified(request, etag, modified):
+    headers, modified = await freshness(request, store, "void", fmt)
+    if etags.not_modified(request, headers["ETag"], modified):
         return Response(status_code=304, headers=headers)
     stats = await cached_statistics(request, store, settings.base_iri)
     manifest = await current_manifest(request, store, settings)
