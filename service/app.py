@@ -28,6 +28,7 @@ from service.ldes import router as ldes_router
 from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
 from service.ontology_pages import router as ontology_router
+from service.security import SecurityHeaders
 from service.sitemap import router as sitemap_router
 from service.sparql import router as sparql_router
 from service.store import open_store
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Accept", "Content-Type", "Authorization"],
         expose_headers=["Content-Type", "Link", "ETag", "Location"],
     )
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sparql_router)
     app.include_router(contribute_router)

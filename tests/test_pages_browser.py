@@ -143,3 +143,32 @@ def test_dutch_reader_on_a_phone(server: str, browser: Browser) -> None:
         _shot(page, "commons-noordoogst-phone-nl")
     finally:
         context.close()
+
+
+def test_query_editor_runs_under_the_content_security_policy(server: str, browser: Browser) -> None:
+    """With JavaScript on, YASGUI (served by Meent itself) replaces the plain form, offers the
+    example questions as tabs and runs a query — with no CSP violation and no external load."""
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    external: list[str] = []
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith(server) else None,
+    )
+    try:
+        response = page.goto(f"{server}/sparql", wait_until="networkidle")
+        assert response is not None
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        expect(page.locator("#yasgui")).to_be_visible()
+        expect(page.locator("#plain-form")).to_be_hidden()
+        tabs = page.locator(".yasgui .tabsList .tab")
+        assert tabs.count() > 10  # the default tab and the example questions
+        page.locator(".yasqe_queryButton").first.click()
+        expect(page.locator(".yasr").first).to_contain_text("Koppel", timeout=15_000)
+        _shot(page, "sparql-editor")
+    finally:
+        context.close()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
+    assert not external, external

@@ -13,8 +13,15 @@ window.addEventListener("DOMContentLoaded", function () {
     persistencyExpire: 0,
     yasqe: { value: config.defaultQuery },
   });
+  // The query goes in with the tab's configuration: a tab that is not shown has no editor
+  // yet, so setting its query afterwards fails.
   config.examples.forEach(function (example) {
-    var tab = yasgui.addTab(false, { name: example.name });
-    tab.setQuery(example.query);
+    yasgui.addTab(
+      false,
+      Object.assign(window.Yasgui.Tab.getDefaults(), {
+        name: example.name,
+        yasqe: { value: example.query },
+      })
+    );
   });
 });
