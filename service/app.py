@@ -28,6 +28,7 @@ from service.ldes import router as ldes_router
 from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
 from service.ontology_pages import router as ontology_router
+from service.ratelimit import Limit, RateLimit
 from service.security import SecurityHeaders
 from service.sitemap import router as sitemap_router
 from service.sparql import router as sparql_router
@@ -66,6 +67,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
     install_error_handlers(app)
+    # Middleware added last runs first: CORS outermost (a browser client can read even a 429),
+    # then the security headers, then the rate limit, before any route does work.
+    app.add_middleware(
+        RateLimit,
+        limits={
+            group: Limit(rate, settings.rate_limit_burst) if rate else None
+            for group, rate in (
+                ("sparql", settings.rate_limit_sparql),
+                ("contributions", settings.rate_limit_contributions),
+            )
+        },
+    )
+    app.add_middleware(SecurityHeaders)
     # Any origin may read from a browser; writes need a bearer token, not cookies, so
     # allowing the methods lets a web client contribute without exposing anyone's session.
     app.add_middleware(
@@ -73,9 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Accept", "Content-Type", "Authorization"],
-        expose_headers=["Content-Type", "Link", "ETag", "Location"],
+        expose_headers=["Content-Type", "Link", "ETag", "Location", "Retry-After"],
     )
-    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sparql_router)
     app.include_router(contribute_router)

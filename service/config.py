@@ -166,6 +166,19 @@ class Settings(BaseSettings):
         default=False,
         description="Contributions wait as pending until a curator accepts or rejects them.",
     )
+    rate_limit_sparql: float | None = Field(
+        default=None,
+        gt=0,
+        description="SPARQL requests per minute per client (429 beyond); unlimited if unset.",
+    )
+    rate_limit_contributions: float | None = Field(
+        default=None,
+        gt=0,
+        description="Contribution requests per minute per client (429 beyond); unlimited if unset.",
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, description="Requests a client may send at once before the rate applies."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
