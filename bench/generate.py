@@ -44,6 +44,8 @@ from typing import Generic, TextIO, TypeVar
 
 import pyoxigraph
 
+from service.vocab import PREFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMES_FILE = ROOT / "ontology" / "schemes.ttl"
 
@@ -63,16 +65,10 @@ def _iri(value: str) -> str:
     return f"<{value}>"
 
 
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_DCT = "http://purl.org/dc/terms/"
-_ORG = "http://www.w3.org/ns/org#"
-_PROV = "http://www.w3.org/ns/prov#"
-_FOAF = "http://xmlns.com/foaf/0.1/"
-_SCHEMA = "https://schema.org/"
-_SKOS = "http://www.w3.org/2004/02/skos/core#"
-_MEENT = "https://w3id.org/meent/def#"
+_RDF, _RDFS, _XSD, _DCT, _ORG, _PROV, _FOAF, _SCHEMA, _SKOS, _MEENT = (
+    PREFIXES[p]
+    for p in ("rdf", "rdfs", "xsd", "dct", "org", "prov", "foaf", "schema", "skos", "meent")
+)
 
 A = _iri(_RDF + "type")
 LABEL = _iri(_RDFS + "label")
