@@ -208,9 +208,7 @@ async def _run(
     store: StoreDep,
     settings: SettingsDep,
 ) -> Response:
-    form = query_form(query)
-    if form is QueryForm.UPDATE:
-        raise _refuse_update()
+    form = query_form(query)  # _query has refused updates already
     if not settings.federation and uses_service(query):
         raise BadRequest(
             "Federated queries (SERVICE) are switched off on this endpoint: they would let "
