@@ -12,6 +12,7 @@ import hashlib
 import os
 import random
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -147,3 +148,47 @@ def test_kill_9_loses_no_201_and_keeps_nothing_unanswered(
         f"sent {len(sent)}, 201 {len(accepted)}, in flight {len(unanswered)}, "
         f"in-flight stored {stored_in_flight}"
     )
+
+
+def test_a_submission_whose_answer_was_never_read_is_whole_and_findable(
+    tmp_path: Path, servers: list[MeentServer]
+) -> None:
+    """The other side of the in-flight case: the server stores a submission, and its client
+    never reads the 201 before the server is killed. What is kept is the whole contribution,
+    found by the SHA-256 of the bytes sent — so a client that never saw its 201 can ask
+    before sending again. (A client that hangs up before the server has read its body gets
+    nothing stored: uvicorn drops an unread body when the connection closes.)"""
+    until = time.monotonic() + DEADLINE
+    store = tmp_path / "store"
+    secret = create_token(store, "never-read")
+    first = MeentServer(store, tmp_path / "serve.log")
+    servers.append(first)
+    first.wait_ready(until)
+    body = KOPPEL.replace(b"2024-test-contribution", b"never-read")
+    host, port = first.url.removeprefix("http://").split(":")
+    request = (
+        f"POST /contributions HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
+        f"Authorization: Bearer {secret}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(request)  # …and the answer is never read
+        with httpx.Client(base_url=first.url, timeout=10) as client:
+            while not _in_public_graph(client, "never-read"):
+                assert time.monotonic() < until, "the submission was not stored"
+                time.sleep(0.02)
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+
+    second = MeentServer(store, tmp_path / "serve.log")
+    servers.append(second)
+    second.wait_ready(until)
+    with httpx.Client(base_url=second.url, timeout=10) as client:
+        sha256 = hashlib.sha256(body).hexdigest()
+        (record,) = [r for r in _all_records(client) if r["sha256"] == sha256]
+        data = client.get(
+            f"/contributions/{record['id']}", headers={"Accept": "application/n-triples"}
+        )
+        assert data.status_code == 200
+        assert len(data.text.strip().splitlines()) == 9  # the whole koppel
+        assert _in_public_graph(client, "never-read")
+    second.stop()
