@@ -13,10 +13,11 @@ Freshness: the writer bumps a *generation* after each write and flushes its memt
 job of a newer generation goes out (a read-only open replays the write-ahead log, which is slow
 when it is long). Every job carries the generation; a worker whose store is older re-opens it.
 
-Workers are started with ``subprocess`` as ``python -m service.query_workers`` (a fresh
-interpreter, as multiprocessing's "spawn" would give, without re-importing the parent's main
-module), with their end of a socket pair as the only inherited descriptor. A worker exits when
-its socket closes or its parent dies.
+Workers are forked by a *zygote* (``service.query_worker``), a fresh interpreter started once
+with ``subprocess`` (as multiprocessing's "forkserver" would give, without re-importing the
+parent's main module), which has imported pyoxigraph and nothing else: a worker is ready in a
+few milliseconds. Its end of a socket pair is a worker's only link to the pool. A worker exits
+when its socket closes or the zygote dies; the zygote exits when the pool's process does.
 
 Wire format, both ways: frames of ``kind`` (one byte) + length (4 bytes, big-endian) + payload.
 The parent sends ``J`` (a job, JSON); a worker answers ``F`` (the media type it serialises
@@ -34,10 +35,8 @@ import math
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -46,18 +45,16 @@ from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
-import pyoxigraph as ox
 
-HEADER = struct.Struct("!cI")
-JOB, FORMAT, DATA, END, ERROR, FAILURE = b"J", b"F", b"D", b"Z", b"E", b"X"
-CHUNK_SIZE = 64 * 1024
-#: Attempts to open the store and evaluate before a worker reports a storage failure.
-OPEN_ATTEMPTS = 5
+from service.query_worker import CHUNK_SIZE, DATA, END, ERROR, FAILURE, FORMAT, HEADER, JOB, PID
+
 #: Jobs that may wait for a worker, per worker, before the pool answers "busy".
 WAITING_PER_WORKER = 4
+#: Seconds the zygote may take to fork a worker before it is thought broken.
+ZYGOTE_TIMEOUT = 5.0
 #: Seconds after which a job's worker runs at DEMOTED_NICENESS (nice 19: about 1/70 the CPU
 #: share of a normal process when they compete).
-DEMOTE_AFTER = 0.5
+DEMOTE_AFTER = 0.1
 DEMOTED_NICENESS = 19
 
 Reason = Literal["query", "timeout", "busy", "unavailable"]
@@ -94,15 +91,101 @@ def default_size() -> int:
 # --- the parent's side -------------------------------------------------------------------------
 
 
+class _Forked:
+    """A worker forked by the zygote: not this process's child, so it is watched by its pid
+    (the zygote has the kernel reap it, so a dead worker's pid is gone at once)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -signal.SIGKILL
+        except PermissionError:  # the pid was reused by someone else's process
+            return -signal.SIGKILL
+        return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        while (code := self.poll()) is None:
+            time.sleep(0.01)
+        return code
+
+
+class _Zygote:
+    """The process that forks workers (``service.query_worker.zygote``)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [*_worker_command(), "--zygote", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_worker_env(),
+            )
+        except OSError as error:
+            ours.close()
+            raise WorkerError("unavailable", f"cannot start the query workers: {error}") from None
+        finally:
+            theirs.close()
+        ours.settimeout(ZYGOTE_TIMEOUT)
+        self.sock = ours
+
+    def fork(self, path: Path, generation: int) -> tuple[_Forked, socket.socket]:
+        """A new worker and the pool's end of its socket; WorkerError if the zygote fails."""
+        ours, theirs = socket.socketpair()
+        try:
+            message = f"{path}\0{generation}".encode()
+            socket.send_fds(self.sock, [message], [theirs.fileno()])
+            answer = b""
+            while len(answer) < PID.size:
+                chunk = self.sock.recv(PID.size - len(answer))
+                if not chunk:
+                    raise OSError("the zygote closed its socket")
+                answer += chunk
+        except OSError as error:  # timeouts included
+            ours.close()
+            raise WorkerError("unavailable", f"cannot start a query worker: {error}") from None
+        finally:
+            theirs.close()
+        (pid,) = PID.unpack(answer)
+        return _Forked(pid), ours
+
+    def close(self) -> None:
+        self.sock.close()  # the zygote exits on EOF; the kill is for one that hangs
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+
+
+def _worker_command() -> list[str]:
+    return [sys.executable, "-m", "service.query_worker"]
+
+
+def _worker_env() -> dict[str, str]:
+    # The zygote must import this package even when it is not installed.
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
+
+
 @dataclass(eq=False)
 class _Worker:
     """One worker process and the parent's end of its socket (non-blocking)."""
 
-    process: subprocess.Popen[bytes]
+    process: _Forked
     sock: socket.socket
     buffer: bytearray = field(default_factory=bytearray)
     job_started: float = 0.0
     demoted: bool = False
+    on_demote: Callable[[], None] = lambda: None
 
     @property
     def pid(self) -> int:
@@ -160,18 +243,28 @@ class _Worker:
             return await self.receive()
 
     def demote(self) -> None:
-        """Give the process the lowest CPU priority (it cannot get it back: the pool replaces
-        it after this job), so that short queries keep the CPUs while long ones run."""
+        """Give the process the lowest CPU priority, so that short queries keep the CPUs while
+        long ones run (after the job it gets its priority back where that is allowed, and is
+        replaced where not)."""
         self.demoted = True
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, self.pid, DEMOTED_NICENESS)
+        self.on_demote()
+
+    def promote(self) -> bool:
+        """Give a demoted process its normal priority back; False where that is not allowed
+        (an unprivileged process may raise its niceness, not lower it)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+        except OSError:
+            return False
+        self.demoted = False
+        return True
 
     def kill(self) -> None:
-        """SIGKILL, close the socket, and reap the process in the background."""
-        with contextlib.suppress(OSError):
-            self.process.kill()
+        """SIGKILL and close the socket."""
+        self.process.kill()  # the zygote has the kernel reap it
         self.sock.close()
-        threading.Thread(target=self.process.wait, name="meent-reap", daemon=True).start()
 
 
 def _deadline_after(timeout: float | None) -> float:
@@ -187,10 +280,14 @@ def _remaining(deadline: float) -> float | None:
 class QueryWorkerPool:
     """Worker processes that evaluate queries on the on-disk store at ``path``.
 
-    ``size`` workers are started on first use; a job waits for a free one (at most
-    ``WAITING_PER_WORKER * size`` jobs wait; the wait counts against the job's deadline).
-    Use from one event loop; ``close()`` kills every worker. ``errors`` turns a WorkerError
-    into the exception callers should see.
+    ``size`` workers are started on first use. A worker whose job runs past DEMOTE_AFTER is
+    demoted and no longer counts: when no other is free the pool starts another (up to
+    ``limit`` in all), so long queries — eight clients sending runaways, say — hold only the
+    workers they run in, and short ones still find ``size`` workers for them. The extra
+    workers stop once the long queries are done. A job that
+    finds none free waits (at most ``WAITING_PER_WORKER * size`` jobs wait; the wait counts
+    against the job's deadline). Use from one event loop; ``close()`` kills every
+    worker. ``errors`` turns a WorkerError into the exception callers should see.
     """
 
     def __init__(
@@ -198,11 +295,16 @@ class QueryWorkerPool:
         path: Path,
         size: int,
         errors: Callable[[WorkerError], Exception] = lambda error: error,
+        *,
+        limit: int | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a query worker pool needs at least one worker")
         self.path = path
         self.size = size
+        # Each worker is a process of ~30–60 MB; past the limit, long queries do hold workers
+        # that short ones then wait for.
+        self.limit = max(size, limit if limit is not None else 3 * size)
         self._errors = errors
         self.generation = 0
         self._workers: set[_Worker] = set()
@@ -211,6 +313,7 @@ class QueryWorkerPool:
         self._idle: list[_Worker] = []
         self._free = anyio.Semaphore(0)  # counts the idle workers
         self._started = False
+        self._zygote: _Zygote | None = None
         self._waiting = 0
         self._closed = False
 
@@ -220,33 +323,43 @@ class QueryWorkerPool:
         return sorted(worker.pid for worker in self._workers)
 
     def _spawn(self) -> _Worker:
-        """Start one worker (a few milliseconds: the interpreter starts in the background)."""
-        ours, theirs = socket.socketpair()
-        # The child must import this package even when it is not installed.
-        root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        """Start one worker: the zygote forks it (it opens its store in the background)."""
+        if self._zygote is None or self._zygote.process.poll() is not None:
+            if self._zygote is not None:
+                self._zygote.close()  # it died: its workers exit with it
+            self._zygote = None
+            self._zygote = _Zygote()
         try:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "service.query_workers"),
-                    *(str(theirs.fileno()), str(self.path), str(self.generation)),
-                ],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        except OSError as error:
-            ours.close()
-            raise WorkerError("unavailable", f"cannot start a query worker: {error}") from None
-        finally:
-            theirs.close()
+            process, ours = self._zygote.fork(self.path, self.generation)
+        except WorkerError:
+            self._zygote.close()
+            self._zygote = None
+            raise
         ours.setblocking(False)
-        worker = _Worker(process, ours)
+        worker = _Worker(process, ours, on_demote=self._demoted)
         self._workers.add(worker)
         self._idle.insert(0, worker)
         self._free.release()
         return worker
+
+    def _short_capacity(self) -> int:
+        """Workers that can take a short job: all but the demoted ones."""
+        return sum(not worker.demoted for worker in self._workers)
+
+    def _top_up(self) -> None:
+        """Start workers while fewer than ``size`` can take short jobs (within ``limit``).
+        A failed start leaves the pool smaller; the next top-up tries again."""
+        while len(self._workers) < self.limit and self._short_capacity() < self.size:
+            try:
+                self._spawn()
+            except WorkerError:
+                return
+
+    def _demoted(self) -> None:
+        """A worker was demoted: if no other is free, start one for the short jobs to come
+        (if one is free, the next job that finds none starts one)."""
+        if not self._idle:
+            self._top_up()
 
     async def _acquire(self, deadline: float, timeout: float | None) -> _Worker:
         if self._closed:
@@ -259,6 +372,7 @@ class QueryWorkerPool:
             try:
                 self._free.acquire_nowait()
             except anyio.WouldBlock:
+                self._top_up()  # when long queries hold the workers
                 await self._wait_for_worker(deadline, timeout)
             if self._closed:
                 raise WorkerError("unavailable", "the query service is shutting down")
@@ -282,22 +396,25 @@ class QueryWorkerPool:
             self._waiting -= 1
 
     def _release(self, worker: _Worker) -> None:
-        """Give a worker that finished its job back to the pool."""
-        if self._closed or worker.demoted:
+        """Give a worker that finished its job back to the pool — unless the pool is closing,
+        it was demoted and cannot get its priority back, or the pool has more than it needs
+        (it grew while long queries ran)."""
+        if self._closed or (worker.demoted and not worker.promote()):
             self._retire(worker)
+        elif len(self._workers) > self.size and self._short_capacity() > self.size:
+            self._workers.discard(worker)
+            worker.kill()
         else:
             self._idle.append(worker)
             self._free.release()
 
     def _retire(self, worker: _Worker) -> None:
-        """Kill a worker (mid-job, or dead already) and put a fresh one in its place."""
+        """Kill a worker (mid-job, or dead already); start others if the pool needs them."""
         worker.kill()
         self._workers.discard(worker)
         if not self._closed:
-            # On failure the pool has one worker fewer; the next spawn (after the next
-            # retirement) tries again, and a pool with none left says so at once.
-            with contextlib.suppress(WorkerError):
-                self._spawn()
+            # When none can be started the pool shrinks; a pool with none left says so.
+            self._top_up()
 
     async def run(
         self, job: dict[str, Any], *, timeout: float | None
@@ -359,9 +476,13 @@ class QueryWorkerPool:
                 worker.process.kill()
             worker.sock.close()
 
+        zygote, self._zygote = self._zygote, None
+
         def reap() -> None:
             for worker in workers:
                 worker.process.wait()
+            if zygote is not None:
+                zygote.close()
 
         await anyio.to_thread.run_sync(reap)
 
@@ -435,164 +556,3 @@ class _Output:
         # Last resort for an answer nobody closed: never leave a worker running for nobody.
         with contextlib.suppress(Exception):
             self._done(finished=False)
-
-
-# --- the worker's side -------------------------------------------------------------------------
-
-
-class _FrameWriter:
-    """A binary file-like object for pyoxigraph's serialisers: sends ~64 KiB data frames,
-    announcing the format just before the first (so that until then, a failed attempt can be
-    retried without the parent noticing)."""
-
-    def __init__(self, sock: socket.socket, media_type: str) -> None:
-        self._sock = sock
-        self.media_type = media_type
-        self._buffer = bytearray()
-        self.started = False
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        if len(self._buffer) >= CHUNK_SIZE:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        if self._buffer:
-            self._start()
-            _send(self._sock, DATA, bytes(self._buffer))
-            self._buffer.clear()
-
-    def finish(self) -> None:
-        self._start()  # even for an empty result
-        self.flush()
-        _send(self._sock, END, b"")
-
-    def _start(self) -> None:
-        if not self.started:
-            self.started = True
-            _send(self._sock, FORMAT, self.media_type.encode())
-
-
-def _send(sock: socket.socket, kind: bytes, payload: bytes) -> None:
-    sock.sendall(HEADER.pack(kind, len(payload)))
-    if payload:
-        sock.sendall(payload)
-
-
-def _receive(sock: socket.socket) -> tuple[bytes, bytes] | None:
-    header = _receive_exactly(sock, HEADER.size)
-    if header is None:
-        return None
-    kind, size = HEADER.unpack(header)
-    payload = _receive_exactly(sock, size)
-    return None if payload is None else (kind, payload)
-
-
-def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
-
-
-def _storage_failure(error: Exception) -> bool:
-    """Whether pyoxigraph's error is the store's (I/O, a missing file), not the query's.
-    RocksDB's own errors come as RuntimeError with its status as the message."""
-    if isinstance(error, OSError):
-        return True
-    return isinstance(error, RuntimeError) and str(error).startswith(("Corruption", "IO error"))
-
-
-class _Evaluator:
-    """The worker process's state: the read-only store and the generation it was opened at."""
-
-    def __init__(self, path: str, generation: int) -> None:
-        self.path = path
-        self.generation = generation
-        self.store: ox.Store | None = None
-        with contextlib.suppress(OSError, RuntimeError):  # else the first job opens it
-            self.store = ox.Store.read_only(path)
-
-    def answer(self, sock: socket.socket, job: dict[str, Any]) -> None:
-        """Evaluate and serialise; a storage failure before the first byte is retried on a
-        freshly opened store."""
-        for attempt in range(1, OPEN_ATTEMPTS + 1):
-            out = _FrameWriter(sock, job["results_format"])
-            try:
-                self._answer(out, job)
-                return
-            except ConnectionError:
-                raise  # the parent has gone: nothing to tell
-            except (SyntaxError, ValueError, OSError, RuntimeError) as error:
-                if not _storage_failure(error):
-                    _send(sock, ERROR, str(error).encode())
-                    return
-                # Most likely the writer compacted away table files this read-only store had
-                # not opened yet (or did so while it was opening): open it afresh.
-                self.store = None
-                if out.started or attempt == OPEN_ATTEMPTS:
-                    _send(sock, FAILURE, str(error).encode())
-                    return
-                time.sleep(0.02 * attempt)
-
-    def _answer(self, out: _FrameWriter, job: dict[str, Any]) -> None:
-        if self.store is None or job["generation"] != self.generation:
-            self.store = None  # release the old one first
-            self.store = ox.Store.read_only(self.path)
-            self.generation = job["generation"]
-        options = {
-            key: [ox.NamedNode(iri) for iri in value] if isinstance(value, list) else value
-            for key, value in job["options"].items()
-        }
-        result = self.store.query(job["query"], **options)
-        try:
-            if isinstance(result, ox.QueryTriples):
-                out.media_type = job["graph_format"]
-                graph_format = ox.RdfFormat.from_media_type(job["graph_format"])
-                assert graph_format is not None
-                ox.serialize(result, out, graph_format)
-            else:
-                results_format = ox.QueryResultsFormat.from_media_type(job["results_format"])
-                assert results_format is not None
-                result.serialize(out, results_format)
-            out.finish()
-        finally:
-            del result
-
-
-def _exit_with_parent() -> None:
-    """Exit when the parent dies, even in the middle of a query (which releases the GIL)."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="meent-parent-watch", daemon=True).start()
-
-
-def main(argv: list[str]) -> None:
-    """``python -m service.query_workers FD STORE_PATH GENERATION``: serve jobs until EOF."""
-    fd, path, generation = int(argv[0]), argv[1], int(argv[2])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which kills us
-    _exit_with_parent()
-    sock = socket.socket(fileno=fd)
-    worker = _Evaluator(path, generation)
-    while True:
-        frame = _receive(sock)
-        if frame is None:
-            return
-        kind, payload = frame
-        if kind == JOB:
-            worker.answer(sock, json.loads(payload))
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(ConnectionError):  # the parent has gone
-        main(sys.argv[1:])

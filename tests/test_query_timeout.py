@@ -21,6 +21,7 @@ import psutil
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
+from servers import MeentServer
 
 from service.app import create_app
 from service.config import Settings
@@ -51,12 +52,13 @@ def sparql(client: TestClient, query: str) -> httpx.Response:
 
 
 def worker_processes() -> list[psutil.Process]:
-    """This test process's query workers (not, say, the oxigraph server fixture)."""
+    """This test process's query workers (not, say, the oxigraph server fixture): the
+    children of its zygotes."""
     found = []
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
-            if "service.query_workers" in child.cmdline():
-                found.append(child)
+            if "--zygote" in child.cmdline():
+                found.extend(child.children())
     return found
 
 
@@ -338,3 +340,51 @@ def test_a_remote_runaway_answers_503(slow_remote: str) -> None:
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")
         assert time.monotonic() - start < 1.0
+
+
+def test_lookups_find_a_worker_while_runaways_hold_the_pool(tmp_path: Path) -> None:
+    """More runaways than workers: each is demoted after DEMOTE_AFTER and a fresh worker takes
+    its place, so a lookup is answered at once rather than when a runaway is stopped."""
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, query_timeout=3.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200  # the pool is up
+        threads = [threading.Thread(target=sparql, args=(client, RUNAWAY)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.6)  # the three are running, past DEMOTE_AFTER
+        start = time.monotonic()
+        response = sparql(client, LOOKUP)
+        elapsed = time.monotonic() - start
+        pool = client.app.state.store.query_worker_pids
+        for thread in threads:
+            thread.join()
+        assert response.status_code == 200
+        assert elapsed < 1.0, elapsed  # the runaways are stopped only at 3 s
+        assert len(pool) > 2  # it grew beside the demoted ones
+        time.sleep(0.2)
+        assert len(client.app.state.store.query_worker_pids) == 2  # and back to its size
+
+
+def test_workers_and_zygote_die_with_a_killed_server(tmp_path: Path) -> None:
+    """kill -9 of the service leaves no query process behind: the zygote sees its control
+    socket close, and the workers see their parent go."""
+    path = store_with(tmp_path / "store", ntriples(10))
+    server = MeentServer(path, tmp_path / "serve.log")
+    try:
+        server.wait_ready(time.monotonic() + 60)
+        response = httpx.post(
+            server.url + "/sparql",
+            content=f"ASK {{ <{EX}s/1> ?p ?o }}",
+            headers={"Content-Type": "application/sparql-query", "Accept": JSON_RESULTS},
+        )
+        assert response.json()["boolean"] is True
+        helpers = psutil.Process(server.process.pid).children(recursive=True)
+        assert any("--zygote" in p.cmdline() for p in helpers) and len(helpers) >= 2
+        server.process.kill()
+        server.process.wait()
+        deadline = time.monotonic() + 5
+        while any(not gone(p.pid) for p in helpers):
+            assert time.monotonic() < deadline, [p.pid for p in helpers if not gone(p.pid)]
+            time.sleep(0.05)
+    finally:
+        server.stop()
