@@ -29,6 +29,7 @@ from service.linkeddata import router as linkeddata_router
 from service.loader import sync_project
 from service.ontology_pages import router as ontology_router
 from service.ratelimit import Limit, RateLimit
+from service.response_cache import ResponseCache
 from service.security import SecurityHeaders
 from service.sitemap import router as sitemap_router
 from service.sparql import router as sparql_router
@@ -38,6 +39,8 @@ from service.void import router as void_router
 log = logging.getLogger("meent")
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+#: How long a cached answer may be served on a remote store, which others may write.
+REMOTE_CACHE_SECONDS = 2.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,7 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
     install_error_handlers(app)
     # Middleware added last runs first: CORS outermost (a browser client can read even a 429),
-    # then the security headers, then the rate limit, before any route does work.
+    # then the security headers, then the rate limit, before any route does work; then the
+    # response cache, so that rate limits count cached answers too.
+    app.add_middleware(
+        ResponseCache,
+        # Before the lifespan has opened the store nothing is answered, so nothing is kept.
+        writes=lambda: app.state.store.writes if hasattr(app.state, "store") else -1,
+        max_bytes=int(settings.response_cache_mb * 1024 * 1024),
+        # Others may write to a remote store; only this process writes to the embedded one.
+        ttl=REMOTE_CACHE_SECONDS if settings.remote else None,
+    )
     app.add_middleware(
         RateLimit,
         limits={

@@ -4,7 +4,7 @@ search (``/search?q=…``). HTML only: the RDF of the same lists is a SPARQL que
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request, Response
@@ -134,7 +134,9 @@ async def type_index(
 async def type_index_iri(type_: str, request: Request) -> Response:
     # The list is a document about the things under …/id/{type}/: same 303 as a thing's IRI.
     query = request.url.query
-    location = f"/doc/{type_}" + (f"?{query}" if query else "")
+    # Encoded again: the segment arrives decoded, and a Location header must be ASCII (a
+    # "%0D%0A" in it would split the response, an "Ω" cannot even be sent).
+    location = f"/doc/{quote(type_, safe='')}" + (f"?{query}" if query else "")
     return Response(status_code=303, headers={"Location": location, "Vary": "Accept"})
 
 

@@ -57,7 +57,8 @@ def _turtle_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.rglob("*.ttl")))
+            # Files only: a folder named x.ttl or a broken link is not a Turtle file.
+            files.extend(sorted(p for p in path.rglob("*.ttl") if p.is_file()))
         elif path.is_file():
             files.append(path)
         else:
@@ -82,7 +83,7 @@ def _settings(store: str | None, remote: str | None, **more: Any) -> Settings:
 def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Open the configured store, run ``work(store)``, close it. A bad query or RDF file
     exits 2; a store that cannot be opened or reached exits 3."""
-    from service.store import DataError, QueryError, StoreError, open_store
+    from service.store import DataError, QueryError, StoreError, StoreUnavailable, open_store
 
     async def run() -> T:
         store = open_store(settings)
@@ -97,8 +98,23 @@ def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
         raise _fail(f"the query could not be evaluated: {error}") from None
     except DataError as error:
         raise _fail(str(error)) from None
+    except StoreUnavailable as error:
+        raise _fail(error.details, EXIT_UNAVAILABLE) from None
     except StoreError as error:
         raise _fail(str(error), EXIT_UNAVAILABLE) from None
+
+
+def _check_store_opens(settings: Settings) -> None:
+    """Open and close the store before serving, so that one that cannot be opened (another
+    process holds it, a read-only or full disk) or a remote server that cannot be reached
+    when the service must sync ends the command with its reason and exit status 3, rather
+    than a traceback from inside the server's startup."""
+
+    async def probe(opened: Any) -> None:
+        if settings.remote is not None and settings.sync_on_start:
+            await opened.query("ASK { }")
+
+    _with_store(settings, probe)
 
 
 @app.command("format")
@@ -277,6 +293,7 @@ def serve(
     from service.app import create_app
 
     settings = _settings(store, remote, host=host, port=port)
+    _check_store_opens(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
@@ -390,6 +407,61 @@ def dump(
     for entry in manifest.files:
         typer.echo(f"{entry.name}\t{entry.bytes}\tsha256:{entry.sha256}")
     typer.echo(f"canonical hash {manifest.canonical_hash} ({manifest.quads} quads)")
+
+
+@app.command("backup")
+def backup_command(
+    dest: Annotated[Path, typer.Argument(help="New (or empty) folder to write the backup to.")],
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Back up the store and its private state (tokens, pending contributions, change log,
+    sync records) into DEST, with a manifest of SHA-256 checksums. Works while the server
+    runs. Exit status 3 when the store cannot be opened or reached."""
+    from service.backup import BackupError, backup
+
+    settings = _settings(store, remote)
+    try:
+        manifest = anyio.run(backup, settings, dest)
+    except BackupError as error:
+        raise _fail(str(error), error.exit_code) from None
+    typer.echo(f"backed up {_summary(manifest)} to {dest}")
+    typer.echo(f"canonical hash {manifest.canonical_hash}")
+
+
+@app.command("restore")
+def restore_command(
+    src: Annotated[Path, typer.Argument(help="A folder written by meent backup.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a store that is not empty.")
+    ] = False,
+    store: StoreOption = None,
+    remote: RemoteOption = None,
+) -> None:
+    """Restore a backup into the store (stop the server first). Checks the whole backup
+    before touching anything; refuses a store that is not empty unless --force, and then
+    keeps the replaced store beside it. Exit status 2 for a corrupt, incomplete or refused
+    backup, 3 when the store cannot be opened or reached."""
+    from service.backup import BackupError, restore
+
+    settings = _settings(store, remote)
+    try:
+        restored = anyio.run(lambda: restore(settings, src, force=force))
+    except BackupError as error:
+        raise _fail(str(error), error.exit_code) from None
+    for path in restored.replaced:
+        typer.echo(f"kept the replaced {path}", err=True)
+    typer.echo(f"restored {_summary(restored.manifest)} into {restored.target}")
+    typer.echo(f"canonical hash {restored.manifest.canonical_hash}")
+
+
+def _summary(manifest: Any) -> str:
+    from service.backup import STATE_TABLES
+
+    parts = [f"{manifest.quads} quads in {manifest.graphs} graphs"]
+    for table, count in (manifest.state or {}).items():
+        parts.append(f"{count} {STATE_TABLES.get(table, table)}")
+    return ", ".join(parts)
 
 
 def main() -> None:

@@ -90,7 +90,19 @@ class Settings(BaseSettings):
     remote_gsp: str = Field(
         default="store", description="Graph Store Protocol endpoint, absolute or relative."
     )
-    remote_timeout: float = Field(default=60.0, gt=0, description="HTTP timeout, seconds.")
+    remote_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds the SPARQL server may take to answer the service's own requests (pages, "
+            "contributions); past it they get 504. Public /sparql queries have query_timeout."
+        ),
+    )
+    remote_connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for a connection to the SPARQL server; past it, 503.",
+    )
     base_iri: str = Field(default="https://w3id.org/meent/", description="Canonical base IRI.")
     query_timeout: float = Field(default=30.0, gt=0, description="SPARQL query timeout, seconds.")
     query_workers: int | None = Field(
@@ -110,6 +122,14 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest SPARQL query (request body) accepted."
     )
+    response_cache_mb: float = Field(
+        default=64.0,
+        ge=0,
+        description=(
+            "Memory for answers kept to be served again until the graph changes (pages, "
+            "DESCRIBE, repeated queries); 0 turns the cache off."
+        ),
+    )
     federation: bool = Field(
         default=False, description="Allow SERVICE in public queries (lets anyone make us fetch)."
     )
@@ -120,6 +140,15 @@ class Settings(BaseSettings):
     dumps_dir: Path | None = Field(
         default=None,
         description="Where the full dumps are built; default <project_root>/var/dumps.",
+    )
+    dump_interval: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "Seconds a build of the dumps, and the VoID statistics, serve after the data "
+            "changed before the next request makes them anew (each reads the whole graph); "
+            "0 makes them anew at once."
+        ),
     )
     instance_title: str = Field(
         default="Meent", description="Title of this instance's catalogue and dataset."
@@ -178,6 +207,17 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(
         default=20, ge=1, description="Requests a client may send at once before the rate applies."
+    )
+    auth_failure_limit: int = Field(
+        default=10,
+        ge=0,
+        description=(
+            "Failed authentications (missing, unknown, revoked or expired token) a client may "
+            "have within auth_failure_window before it gets 429; 0 turns the limit off."
+        ),
+    )
+    auth_failure_window: float = Field(
+        default=600.0, gt=0, description="Seconds over which failed authentications count."
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.contribution_record import CC_BY
-from service.contributions import IntakeDep, form_fields
+from service.contributions import IntakeDep, authenticate, form_fields
 from service.deps import SettingsDep, TemplatesDep
 from service.errors import NotFound
 from service.i18n import LANGUAGES, page_language
@@ -237,7 +237,7 @@ async def contribute(
     token = None
     if submitting:
         secret = _field(fields, "token")
-        token = intake.tokens.check(secret) if secret else None
+        token = authenticate(request, intake, secret or None)
         if token is None:
             error = words["bad_token"] if secret else words["no_token"]
             return _page(request, templates, settings, intake, lang, text, Outcome(401, error))

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import logging
+import math
 import re
+import time
 from typing import Annotated, Any
 
 import pyoxigraph as ox
@@ -33,15 +36,19 @@ from service.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
 from service.intake import FORMATS, PAGE_SIZE, Checked, Intake, now
 from service.parsing import RdfSyntaxError
-from service.tokens import Token
+from service.tokens import AuthFailures, Token
 
+log = logging.getLogger("meent")
 router = APIRouter(tags=["contributions"])
 ID = re.compile(r"^[0-9]{8}-[0-9a-f]{12}$")
+#: Pages of the list of contributions a client may ask for (of PAGE_SIZE each).
+MAX_PAGES = 100_000
 JSON_FORMAT = Format("application/json", ("json",), "json")
 PROBLEM_FORMAT = Format(PROBLEM_JSON, ("problem",), "json")
 REPORT_FORMATS = (PROBLEM_FORMAT, JSON_FORMAT, GRAPH_FORMATS[0], GRAPH_FORMATS[2])
@@ -58,15 +65,72 @@ def get_intake(request: Request, settings: SettingsDep, store: StoreDep) -> Inta
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
+def _auth_failures(request: Request) -> AuthFailures:
+    """The application's count of failed authentications, made on first use."""
+    failures = getattr(request.app.state, "auth_failures", None)
+    if failures is None:
+        settings = request.app.state.settings
+        failures = AuthFailures(settings.auth_failure_limit, settings.auth_failure_window)
+        request.app.state.auth_failures = failures
+    return failures
+
+
+def authenticate(request: Request, intake: Intake, secret: str | None) -> Token | None:
+    """The live token for ``secret``, or None (missing, unknown, revoked, expired).
+
+    A client with too many failures in the window (``auth_failure_limit`` in
+    ``auth_failure_window`` s) gets 429 before its token is even looked at. Every failure is
+    logged (logger ``meent``) with the client, the request, the reason and, for a revoked or
+    expired token, its id — never the secret nor its hash.
+    """
+    failures = _auth_failures(request)
+    client = request.client.host if request.client else "unknown"
+    wait = failures.wait(client, time.monotonic())
+    if wait > 0:
+        retry_after = math.ceil(wait)
+        log.warning(
+            "authentication refused for %s %s from %s: too many failures, %d s to wait",
+            request.method,
+            request.url.path,
+            client,
+            retry_after,
+        )
+        raise TooManyRequests(
+            "Too many failed authentications from this client; "
+            f"try again in {retry_after} s with a valid token.",
+            retry_after=retry_after,
+        )
+    verdict = intake.tokens.verify(secret) if secret else None
+    if verdict is not None and verdict.token is not None:
+        return verdict.token
+    count = failures.fail(client, time.monotonic())
+    reason = verdict.reason if verdict is not None else "no token"
+    if verdict is not None and verdict.token_id is not None:
+        reason += f" {verdict.token_id}"
+    log.warning(
+        "authentication failed for %s %s from %s: %s (%d of %d allowed in %g s)",
+        request.method,
+        request.url.path,
+        client,
+        reason,
+        count,
+        failures.limit,
+        failures.window,
+    )
+    return None
+
+
 def _token(request: Request, intake: Intake, *, required: bool = True) -> Token | None:
     header = request.headers.get("authorization")
-    if not header:
-        if required:
-            raise Unauthorized("This needs a bearer token: Authorization: Bearer <token>.")
+    if not header and not required:
         return None
-    scheme, _, secret = header.partition(" ")
-    token = intake.tokens.check(secret.strip()) if scheme.lower() == "bearer" else None
+    scheme, _, secret = (header or "").partition(" ")
+    if header and scheme.lower() != "bearer":
+        secret = ""  # another scheme: a failure, but not a secret to look up
+    token = authenticate(request, intake, secret.strip() or None)
     if token is None:
+        if not header:
+            raise Unauthorized("This needs a bearer token: Authorization: Bearer <token>.")
         raise Unauthorized("The bearer token is unknown, revoked or expired.", invalid=True)
     return token
 
@@ -226,7 +290,10 @@ async def submit(
 
 @router.get("/contributions")
 async def list_contributions(
-    request: Request, intake: IntakeDep, page: Annotated[int, Query(ge=1)] = 1
+    request: Request,
+    intake: IntakeDep,
+    # Bounded: the offset goes into a SPARQL OFFSET, which refuses numbers past 64 bits.
+    page: Annotated[int, Query(ge=1, le=MAX_PAGES)] = 1,
 ) -> JSONResponse:
     """Published and retracted contributions, newest first; with a token, also the pending
     ones its holder may see (a curator: all)."""

@@ -295,15 +295,30 @@ def _build_lock(request: Request) -> anyio.Lock:
 
 
 async def current_manifest(request: Request, store: Store, settings: Settings) -> Manifest:
-    """The dumps of the store's current content, built now if they are missing or stale."""
+    """The dumps of the store's content: built now if there are none, or if they are of an
+    older content version and were built more than ``dump_interval`` seconds ago.
+
+    A build reads and writes the whole graph, so while contributions keep coming it must not
+    follow each of them: the latest build is served meanwhile — a consistent, checksummed
+    snapshot whose catalogue entry says when it was made (``dct:modified``), as portals that
+    publish daily dumps do."""
     version = await etags.content_version(request, store)
     root = settings.dumps_path
+
+    def current(manifest: Manifest | None) -> bool:
+        if manifest is None:
+            return False
+        age = (datetime.now(UTC) - manifest.built).total_seconds()
+        return manifest.version == version or age < settings.dump_interval
+
     manifest = await anyio.to_thread.run_sync(read_manifest, root)
-    if manifest is not None and manifest.version == version:
+    if current(manifest):
+        assert manifest is not None
         return manifest
     async with _build_lock(request):
         manifest = await anyio.to_thread.run_sync(read_manifest, root)
-        if manifest is not None and manifest.version == version:
+        if current(manifest):
+            assert manifest is not None
             return manifest
         quads = await published_quads(store)
 

@@ -7,13 +7,18 @@ a traceback or a server path.
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from service.store import StoreTimeout, StoreUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("meent")
@@ -89,6 +94,15 @@ class Conflict(MeentError):
     status, title = 409, "Conflict"
 
 
+class TooManyRequests(MeentError):
+    """RFC 6585 §4, with ``Retry-After`` in seconds."""
+
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
@@ -118,14 +132,84 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     return problem(400, "Bad request", "; ".join(parts) or "invalid request")
 
 
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 (504 when a remote server did not answer in time) with ``Retry-After``: the
+    request may work later. The operator's log says what failed; the client is not told
+    which server or path."""
+    assert isinstance(error, StoreUnavailable)
+    timed_out = isinstance(error, StoreTimeout)
+    log.warning("%s %s: %s", request.method, request.url.path, error.details)
+    response = problem(
+        504 if timed_out else 503,
+        "Gateway timeout" if timed_out else "Service unavailable",
+        f"{error} Try again in {error.retry_after} s.",
+    )
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+#: errno values that mean "the disk cannot take this write now", not a bug.
+_DISK_TROUBLE = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
+#: How long a client should wait when the disk cannot be written (an operator must act).
+DISK_RETRY_AFTER = 60
+
+
+def _disk_unavailable(request: Request, cause: str) -> JSONResponse:
+    log.error("%s %s: cannot write to disk: %s", request.method, request.url.path, cause)
+    response = problem(
+        503,
+        "Service unavailable",
+        "The server cannot write to its disk right now (it is full or read-only); reading "
+        f"still works. Try again in {DISK_RETRY_AFTER} s.",
+    )
+    response.headers["Retry-After"] = str(DISK_RETRY_AFTER)
+    return response
+
+
+async def _os_error(request: Request, error: Exception) -> JSONResponse:
+    """A full or read-only disk under a write (the dumps, say) is a 503; other OS errors
+    are unexpected."""
+    assert isinstance(error, OSError)
+    if error.errno in _DISK_TROUBLE:
+        return _disk_unavailable(request, f"{error.strerror} ({error.filename})")
+    return await _unexpected(request, error)
+
+
+async def _sqlite_error(request: Request, error: Exception) -> JSONResponse:
+    """The private state (SQLite: tokens, pending contributions, change log) on a full or
+    read-only disk is a 503, like the store; anything else is unexpected."""
+    message = str(error).lower()
+    if isinstance(error, sqlite3.OperationalError) and (
+        "full" in message or "readonly" in message or "read-only" in message
+    ):
+        return _disk_unavailable(request, f"private state: {error}")
+    return await _unexpected(request, error)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     # Logged with its traceback for the operator; the client learns only that it failed.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "Internal server error", "The server failed to answer this request.")
 
 
+def _client_gone(request: Request, error: Exception) -> Response:
+    """The client hung up before its request body was read (uvicorn drops an unread body):
+    nothing was done, and there is no one to answer. Handled here so that it is not logged
+    as a failure of the service (an unhandled exception, with its traceback)."""
+    log.info(
+        "%s %s: the client went away before sending its whole request",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(MeentError, _meent_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(OSError, _os_error)
+    app.add_exception_handler(sqlite3.Error, _sqlite_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

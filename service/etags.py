@@ -2,7 +2,8 @@
 
 A document changes only when the store's content does, so validators derive from one
 *content version*: a hash of the store's metadata (the loader records a content hash for every
-graph it syncs) and of the list of graphs (a contribution adds a graph of its own). Both are
+graph it syncs), of the list of graphs (a contribution adds a graph of its own) and of the
+newest entry of the change log (a contribution replaced under its own name). Both are
 cheap reads on either store, made once per request. A representation's ETag adds what else
 selects it — path, query, format, language — so the HTML and the Turtle of one resource never
 share a validator.
@@ -29,11 +30,15 @@ async def content_version(request: Request, store: Store) -> str:
         return cached
     metadata = await store.metadata()
     graphs = await store.graph_iris()
+    # The change log's newest entry: a graph replaced under the same name (a contribution's
+    # PUT) changes no metadata and no graph name, but it is logged.
+    last = await store.last_change()
     digest = hashlib.sha256()
     for key, value in sorted(metadata.items()):
         digest.update(f"{key}\0{value}\n".encode())
     for graph in sorted(graphs):
         digest.update(f"graph\0{graph}\n".encode())
+    digest.update(f"change\0{last.seq if last is not None else 0}\n".encode())
     version = digest.hexdigest()[:32]
     request.state.content_version = version
     return version

@@ -112,7 +112,9 @@ async def ldes_page(
     number: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """One page of the feed: members ``(n-1)·size+1 … n·size`` in order."""
-    if not number.isdigit() or int(number) < 1:
+    # ASCII digits, and few enough for SQLite's integers: str.isdigit() is also true of "²",
+    # which int() refuses.
+    if not (number.isascii() and number.isdigit() and len(number) <= 15) or int(number) < 1:
         raise NotFound(f"The feed has no page {number!r}; pages are numbered from 1.")
     page = int(number)
     size = settings.ldes_page_size

@@ -15,7 +15,7 @@ answers for ``https://w3id.org/meent/id/…``.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 import pyoxigraph as ox
@@ -115,7 +115,9 @@ async def resource(
         path, hash_, fragment = local.partition("#")
         fmt = request.query_params.get("format")
         target = path + (f"?{urlencode({'format': fmt})}" if fmt else "") + hash_ + fragment
-        return Response(status_code=303, headers={"Location": target, "Vary": "Accept"})
+        # An IRI may hold non-ASCII characters; a Location header may not.
+        location = quote(target, safe="/?#[]@!$&'()*+,;=:%~")
+        return Response(status_code=303, headers={"Location": location, "Vary": "Accept"})
     fmt = choose_format(request)
     alternates = [
         (f"/resource?{urlencode({'iri': iri, 'format': f.extension})}", f) for f in DOC_FORMATS

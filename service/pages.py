@@ -56,7 +56,9 @@ def wants_html(request: Request) -> bool:
 
 def page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    # ASCII digits, and few: str.isdigit() is also true of "²", which int() refuses, and
+    # int() refuses numbers of more than 4300 digits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_PAGE:
         raise BadRequest(f"page must be a whole number from 1 to {MAX_PAGE}, not {raw!r}.")
     return int(raw)
 

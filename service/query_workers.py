@@ -48,13 +48,14 @@ import anyio.to_thread
 
 from service.query_worker import CHUNK_SIZE, DATA, END, ERROR, FAILURE, FORMAT, HEADER, JOB, PID
 
-#: Jobs that may wait for a worker, per worker, before the pool answers "busy".
-WAITING_PER_WORKER = 4
+#: Jobs that may wait for a worker, per worker, before the pool answers "busy" (a waiting
+#: job costs only a coroutine; its deadline still bounds the wait).
+WAITING_PER_WORKER = 16
 #: Seconds the zygote may take to fork a worker before it is thought broken.
 ZYGOTE_TIMEOUT = 5.0
 #: Seconds after which a job's worker runs at DEMOTED_NICENESS (nice 19: about 1/70 the CPU
 #: share of a normal process when they compete).
-DEMOTE_AFTER = 0.1
+DEMOTE_AFTER = 0.02
 DEMOTED_NICENESS = 19
 
 Reason = Literal["query", "timeout", "busy", "unavailable"]

@@ -63,7 +63,8 @@ def send(
     url = base.rstrip("/") + route
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        # InvalidURL (``--to http://[::1``) is not an HTTPError, but the same to a user.
         raise Unreachable(f"{url}: {error or type(error).__name__}") from None
     try:
         parsed = response.json()

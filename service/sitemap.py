@@ -37,13 +37,18 @@ async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> R
     if etags.not_modified(request, etag, modified):
         return Response(status_code=304, headers=headers)
     things = settings.base_iri + "id/"
-    result = await store.query(
-        "SELECT DISTINCT ?s WHERE { ?s ?p ?o "
-        f"FILTER(isIRI(?s) && STRSTARTS(STR(?s), {ox.Literal(things)})) }} ORDER BY ?s"
-    )
+    # The subjects, filtered and sorted here: a FILTER on STR(?s) in the query makes the
+    # engine spell out the IRI of every triple's subject (on disk, a lookup each) — a
+    # second for a few thousand contributions, against milliseconds this way.
+    result = await store.query("SELECT DISTINCT ?s WHERE { ?s ?p ?o }")
     assert isinstance(result, Solutions)
     host = str(request.base_url)
-    docs = [host + "doc/" + row["s"].value.removeprefix(things) for row in result]
+    subjects = sorted(
+        row["s"].value
+        for row in result
+        if isinstance(row["s"], ox.NamedNode) and row["s"].value.startswith(things)
+    )
+    docs = [host + "doc/" + iri.removeprefix(things) for iri in subjects]
     lastmod = modified.strftime("%Y-%m-%dT%H:%M:%SZ")
     pages = max(1, -(-len(docs) // PAGE_SIZE))
     if page is None and pages > 1:
@@ -54,7 +59,8 @@ async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> R
         )
         body = f'{XML}<sitemapindex xmlns="{NS}">{items}</sitemapindex>\n'
         return Response(body, media_type="application/xml", headers=headers)
-    number = int(page) if page and page.isdigit() else 1
+    # ASCII digits, and few: str.isdigit() is also true of "²", which int() refuses.
+    number = int(page) if page and page.isascii() and page.isdigit() and len(page) < 10 else 1
     if not 1 <= number <= pages:
         raise NotFound(f"The sitemap has {pages} page(s).")
     chosen = docs[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]

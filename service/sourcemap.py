@@ -56,7 +56,13 @@ def turtle_source_map(text: str, base_iri: str | None = None) -> SourceMap:
 
     def expand(kind: str, value: str) -> str | None:
         if kind == "iri":
-            return urljoin(base, value[1:-1]) if base else value[1:-1]
+            if not base:
+                return value[1:-1]
+            try:
+                return urljoin(base, value[1:-1])
+            except ValueError:
+                # urllib refuses some hosts that IRIs allow (``http://[V1.a]/``): no line then.
+                return None
         prefix, _, local = value.partition(":")
         namespace = prefixes.get(prefix)
         return None if namespace is None else namespace + _ESCAPE.sub(r"\1", local)

@@ -242,7 +242,7 @@ async def _run(
         raise Unavailable(str(error), headers={"Retry-After": "10"}) from None
     fmt = results_format if not stream.is_graph else graph_format
     return StreamingResponse(
-        _rest(stream, first),
+        _rest(request, stream, first),
         media_type=fmt.content_type,
         headers=headers,
     )
@@ -288,17 +288,20 @@ async def _first_chunk(stream: ResultStream) -> bytes:
         raise
 
 
-async def _rest(stream: ResultStream, first: bytes) -> AsyncIterator[bytes]:
+async def _rest(request: Request, stream: ResultStream, first: bytes) -> AsyncIterator[bytes]:
     """The body: the first chunk, then the rest. The store stops the stream at the query's
     deadline (QueryTimeout) or on a failure; the body then just ends — the status line has
     gone already. A JSON or XML result is then visibly incomplete; CSV, TSV and N-Triples
-    end at a row boundary only by luck."""
+    end at a row boundary only by luck. The request's state says so, for the response cache."""
     try:
         yield first
         while True:
             try:
                 chunk = await anext(stream.chunks)
-            except (StopAsyncIteration, StoreError):
+            except StopAsyncIteration:
+                return
+            except StoreError:
+                request.state.response_incomplete = True
                 return
             yield chunk
     finally:

@@ -13,12 +13,15 @@ the next sync simply redoes.
 from __future__ import annotations
 
 import gzip
+import logging
 import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+log = logging.getLogger("meent")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,6 +33,17 @@ CREATE TABLE IF NOT EXISTS changes (
     payload BLOB
 );
 """
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One commit: metadata to set and, when ``graph`` is given, a change to log."""
+
+    time: str
+    values: Mapping[str, str | None]
+    graph: str | None
+    action: str
+    payload: bytes | None
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,9 @@ class StateDB:
             isolation_level=None,  # explicit BEGIN/COMMIT below
         )
         self._lock = threading.Lock()
+        self._deferred: list[_Entry] = []
+        #: Commits through this object: a cheap "has anything changed" for caches.
+        self.writes = 0
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -79,25 +96,53 @@ class StateDB:
         graph: str | None = None,
         ntriples: bytes | None = None,
         deleted: bool = False,
+        defer: bool = False,
     ) -> None:
         """Set metadata and, when ``graph`` is given, append the graph's change to the log
-        (its new content, or its deletion) — in one transaction."""
+        (its new content, or its deletion) — in one transaction.
+
+        ``defer``: the graph is written already, so a state that cannot be written now (a
+        full or read-only disk) must not turn that into a failure: the record is kept in
+        memory and written, in order, before the next one — lost only if the process stops
+        first, which is the crash between the two writes the module docstring allows for.
+        """
         if not values and graph is None:
             return
+        self.writes += 1
+        entry = _Entry(
+            datetime.now(UTC).isoformat(timespec="microseconds"),
+            dict(values or {}),
+            graph,
+            "delete" if deleted else "update",
+            None if deleted else gzip.compress(ntriples or b"", mtime=0),
+        )
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                if graph is not None:
+                self._write([*self._deferred, entry])
+            except sqlite3.OperationalError as error:
+                if not defer:
+                    raise
+                self._deferred.append(entry)
+                log.error(
+                    "the record of %s could not be written (%s); kept in memory until the "
+                    "state can be written (%d waiting)",
+                    graph,
+                    error,
+                    len(self._deferred),
+                )
+                return
+            self._deferred.clear()
+
+    def _write(self, entries: list[_Entry]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for entry in entries:
+                if entry.graph is not None:
                     self._db.execute(
                         "INSERT INTO changes (time, graph, action, payload) VALUES (?, ?, ?, ?)",
-                        (
-                            datetime.now(UTC).isoformat(timespec="microseconds"),
-                            graph,
-                            "delete" if deleted else "update",
-                            None if deleted else gzip.compress(ntriples or b"", mtime=0),
-                        ),
+                        (entry.time, entry.graph, entry.action, entry.payload),
                     )
-                for key, value in (values or {}).items():
+                for key, value in entry.values.items():
                     if value is None:
                         self._db.execute("DELETE FROM metadata WHERE key = ?", (key,))
                     else:
@@ -106,10 +151,11 @@ class StateDB:
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                             (key, value),
                         )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         """Changes with a sequence number above ``after``, oldest first."""
@@ -130,4 +176,9 @@ class StateDB:
 
     def close(self) -> None:
         with self._lock:
+            if self._deferred:  # a last chance for records the disk refused
+                try:
+                    self._write(self._deferred)
+                except sqlite3.Error as error:
+                    log.error("%d records are lost: %s", len(self._deferred), error)
             self._db.close()

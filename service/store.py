@@ -28,6 +28,8 @@ the store — see ``OxigraphStore.query_stream`` and ``RemoteSparqlStore.query_s
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -63,6 +65,29 @@ class QueryError(StoreError):
 
 class DataError(StoreError):
     """RDF given to the store does not parse."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot serve this request now, through no fault of the request: a remote
+    server is down or refusing, or the disk cannot be written (full, read-only). Trying again
+    later may work; the service answers 503 with ``Retry-After``.
+
+    The message is for anyone (it names no server or path); ``cause`` says what failed, for
+    the operator's log and the command line."""
+
+    def __init__(self, message: str, *, cause: str = "", retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.retry_after = retry_after
+
+    @property
+    def details(self) -> str:
+        return f"{self} Cause: {self.cause}" if self.cause else str(self)
+
+
+class StoreTimeout(StoreUnavailable):
+    """A remote server did not answer within the store's timeout (``remote_timeout``): it is
+    slow or hung. The service answers 504 with ``Retry-After``."""
 
 
 class QueryTimeout(StoreError):
@@ -204,6 +229,12 @@ class Store(Protocol):
         Not atomic: a failure can leave part of the file loaded."""
         ...
 
+    @property
+    def writes(self) -> int:
+        """A number that grows with every write through this store object (graphs, bulk
+        loads, metadata): what a cache checks to know its answers are still current."""
+        ...
+
     async def metadata(self) -> dict[str, str]:
         """All metadata entries."""
         ...
@@ -225,7 +256,8 @@ class Store(Protocol):
 
 
 def open_store(settings: Settings) -> Store:
-    """The store the settings describe: a remote server if ``remote`` is set, else embedded."""
+    """The store the settings describe: a remote server if ``remote`` is set, else embedded.
+    Raises StoreError, with a message for people, when it cannot be opened."""
     # Imported here: the implementations import this module's types and errors.
     from service.store_oxigraph import OxigraphStore
     from service.store_remote import RemoteSparqlStore
@@ -236,15 +268,40 @@ def open_store(settings: Settings) -> Store:
             endpoints.query,
             endpoints.update,
             endpoints.gsp,
-            state=StateDB(settings.state_path),
+            state=_open_state(settings.state_path),
             timeout=settings.remote_timeout,
+            connect_timeout=settings.remote_connect_timeout,
         )
     path = settings.store_path
     if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the store directory {path}: {error.strerror or error}"
+            ) from None
     return OxigraphStore(
-        path, state=StateDB(settings.state_path), query_workers=settings.query_workers
+        path, state=_open_state(settings.state_path), query_workers=settings.query_workers
     )
+
+
+def _open_state(path: Path | None) -> StateDB:
+    try:
+        return StateDB(path)
+    except (OSError, sqlite3.Error) as error:
+        reason = str(error)
+        if path is not None and _read_only(path.parent):
+            reason += " (Read-only file system)"
+        raise StoreError(f"cannot open the service's private state {path}: {reason}") from None
+
+
+def _read_only(directory: Path) -> bool:
+    """Whether the file system holding ``directory`` (or its nearest existing parent) is
+    mounted read-only."""
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    return False
 
 
 def __getattr__(name: str) -> object:

@@ -63,10 +63,13 @@ async def _record(
     ntriples: bytes | None,
 ) -> None:
     """After a graph was written (or, with ``ntriples`` None, dropped): its metadata and its
-    entry in the change log (the ``/ldes`` feed), in one state transaction."""
+    entry in the change log (the ``/ldes`` feed), in one state transaction — deferred if the
+    state cannot be written now, since the graph is (see ``StateDB.commit``)."""
 
     def commit() -> None:
-        state.commit(values, graph=graph_iri, ntriples=ntriples, deleted=ntriples is None)
+        state.commit(
+            values, graph=graph_iri, ntriples=ntriples, deleted=ntriples is None, defer=True
+        )
 
     await anyio.to_thread.run_sync(commit)
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import threading
+import time
 from collections.abc import (
+    Callable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -27,6 +34,7 @@ from service.store import (
     ResultStream,
     Solutions,
     StoreError,
+    StoreUnavailable,
     Term,
 )
 from service.store_common import (
@@ -47,6 +55,15 @@ from service.store_common import (
     declares_dataset,
 )
 
+log = logging.getLogger("meent")
+#: Seconds between attempts to reopen a store whose writes failed, and what clients are told.
+REOPEN_INTERVAL = 5.0
+#: Seconds between flushes of the memtable done for the query workers (see query_stream).
+FLUSH_INTERVAL = 1.0
+WRITE_RETRY_AFTER = 60
+#: Seconds a reopen waits for the reads in progress to finish.
+REOPEN_WAIT = 10.0
+
 # --- embedded ----------------------------------------------------------------------------------
 
 
@@ -62,6 +79,13 @@ class OxigraphStore:
     that open the store read-only, so that one past its timeout can be killed. Each write
     bumps a generation; the next pooled query flushes the writer's memtable first and the
     workers re-open their store, so they see every write that finished before the query.
+
+    A full or read-only disk: the write fails with ``StoreUnavailable`` (503) and changes
+    nothing (RocksDB writes its log before anything else); reads go on. RocksDB then refuses
+    every later write until the database is reopened, so the next write (at most every
+    ``REOPEN_INTERVAL`` s) first waits for the reads in progress, closes the database and
+    opens it again — read-only if it cannot be opened for writing, so that reads still go on.
+    Once the disk has room again (or is writable), writes work again without a restart.
     """
 
     def __init__(
@@ -75,16 +99,28 @@ class OxigraphStore:
             self._store = ox.Store(str(path)) if path is not None else ox.Store()
         except OSError as error:
             # RocksDB allows one process per directory: say so rather than "LOCK: No locks".
-            raise StoreError(
-                f"cannot open the store at {path}: {error}. Is another Meent process "
-                "(meent serve) using it? Stop it, or point --store at another directory."
-            ) from None
+            hint = (
+                " Is another Meent process (meent serve) using it? Stop it, or point --store "
+                "at another directory."
+                if "lock" in str(error).lower()
+                else ""
+            )
+            raise StoreError(f"cannot open the store at {path}: {error}.{hint}") from None
+        self._path = path
         self._state = state or StateDB(None)
         self._write_lock = anyio.Lock()
+        # Threads using self._store, and whether it is being reopened (see _reopen).
+        self._gate = threading.Condition()
+        self._users = 0
+        self._swapping = False
+        self._write_failure: str | None = None  # why the last write failed, until one works
+        self._next_reopen = 0.0
         self._pool = None
         if path is not None:
             self._pool = QueryWorkerPool(path, query_workers or default_size(), _pool_error)
         self._generation = 0  # bumped by every write; the workers' stores follow it
+        self._flush_lock = anyio.Lock()
+        self._last_flush = 0.0
 
     @property
     def query_worker_pids(self) -> list[int]:
@@ -122,6 +158,28 @@ class OxigraphStore:
         except (SyntaxError, OSError, ValueError, RuntimeError) as error:
             raise QueryError(str(error)) from error
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Mark a thread's use of ``self._store``, so that a reopen waits for it. Code inside
+        reads ``self._store`` each time and never keeps the object (a leftover reference,
+        even in a traceback, would keep the database and its lock open)."""
+        with self._gate:
+            while self._swapping:
+                self._gate.wait()
+            if self._store is None:
+                raise StoreUnavailable(
+                    "The store cannot be opened right now.",
+                    cause=self._write_failure or "closed",
+                    retry_after=WRITE_RETRY_AFTER,
+                )
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._users -= 1
+                self._gate.notify_all()
+
     async def query(
         self,
         sparql: str,
@@ -131,19 +189,22 @@ class OxigraphStore:
         substitutions: Mapping[str, Term] | None = None,
     ) -> QueryResult:
         def run() -> QueryResult:
-            result = self._run_query(sparql, default_graph_uris, named_graph_uris, substitutions)
-            try:
-                if isinstance(result, ox.QueryBoolean):
-                    return bool(result)
-                if isinstance(result, ox.QueryTriples):
-                    return list(result)
-                return _solutions(result)
-            except (OSError, RuntimeError) as error:  # evaluation errors surface while iterating
-                raise QueryError(str(error)) from None
-            finally:
-                # pyoxigraph's iterators must be dropped on the thread that made them; a
-                # traceback keeping this frame alive would drop it later, elsewhere.
-                del result
+            with self._using():
+                result = self._run_query(
+                    sparql, default_graph_uris, named_graph_uris, substitutions
+                )
+                try:
+                    if isinstance(result, ox.QueryBoolean):
+                        return bool(result)
+                    if isinstance(result, ox.QueryTriples):
+                        return list(result)
+                    return _solutions(result)
+                except (OSError, RuntimeError) as error:  # evaluation errors surface here
+                    raise QueryError(str(error)) from None
+                finally:
+                    # pyoxigraph's iterators must be dropped on the thread that made them; a
+                    # traceback keeping this frame alive would drop it later, elsewhere.
+                    del result
 
         return await anyio.to_thread.run_sync(run)
 
@@ -174,16 +235,19 @@ class OxigraphStore:
             )
 
         def produce(out: _ChunkWriter) -> None:
-            result = self._run_query(sparql, default_graph_uris, named_graph_uris, substitutions)
-            try:
-                if isinstance(result, ox.QueryTriples):
-                    out.announce(graph_format)
-                    ox.serialize(result, out, graph_format)
-                else:
-                    out.announce(results_format)
-                    result.serialize(out, results_format)
-            finally:
-                del result  # on this thread: see query()
+            with self._using():
+                result = self._run_query(
+                    sparql, default_graph_uris, named_graph_uris, substitutions
+                )
+                try:
+                    if isinstance(result, ox.QueryTriples):
+                        out.announce(graph_format)
+                        ox.serialize(result, out, graph_format)
+                    else:
+                        out.announce(results_format)
+                        result.serialize(out, results_format)
+                finally:
+                    del result  # on this thread: see query()
 
         return await _within(timeout, _threaded_stream(produce))
 
@@ -212,9 +276,17 @@ class OxigraphStore:
         generation = self._generation
         if self._pool.generation != generation:
             # A read-only open replays the write-ahead log, slowly when it is long; after a
-            # flush it reads the new table files instead.
-            await anyio.to_thread.run_sync(lambda: self._store.flush())
-            self._pool.generation = max(self._pool.generation, generation)
+            # flush it reads the new table files instead. On a full or read-only disk the
+            # flush fails, and the workers replay the log: slower, but the query is answered.
+            # At most one flush a FLUSH_INTERVAL: each writes a table file per index, and
+            # flushing after every contribution cost CPU and left the store holding more and
+            # more small files in memory; in between, the log to replay is short.
+            async with self._flush_lock:
+                if self._pool.generation != generation:
+                    if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+                        await anyio.to_thread.run_sync(self._flush_if_possible)
+                        self._last_flush = time.monotonic()
+                    self._pool.generation = max(self._pool.generation, generation)
         media_type, chunks = await self._pool.run(job, timeout=timeout)
         is_results = _bare(media_type) == _bare(results_format.media_type)
         fmt = results_format if is_results else graph_format
@@ -222,11 +294,12 @@ class OxigraphStore:
 
     async def graph_iris(self) -> set[str]:
         def run() -> set[str]:
-            return {
-                graph.value
-                for graph in self._store.named_graphs()
-                if isinstance(graph, ox.NamedNode)
-            }
+            with self._using():
+                return {
+                    graph.value
+                    for graph in self._store.named_graphs()
+                    if isinstance(graph, ox.NamedNode)
+                }
 
         return await anyio.to_thread.run_sync(run)
 
@@ -247,10 +320,11 @@ class OxigraphStore:
         def run() -> tuple[int, bytes]:
             triples = _parse_triples(data, format, base_iri)
             body = _ntriples(triples)
-            self._store.update(_replace_update(graph_iri, body))
+            self._write(lambda: self._store.update(_replace_update(graph_iri, body)))
             return len(triples), body
 
         async with self._write_lock:
+            await self._ready_to_write()
             try:
                 written, body = await anyio.to_thread.run_sync(run)
             finally:
@@ -262,6 +336,7 @@ class OxigraphStore:
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
         async with self._write_lock:
+            await self._ready_to_write()
             await self._update(f"DROP SILENT GRAPH {_iri(graph_iri)}")
             await _record(self._state, metadata, graph_iri, None)
 
@@ -279,23 +354,31 @@ class OxigraphStore:
             raise DataError(f"unknown RDF format for {path.name}")
         to_graph = _iri(graph_iri) if graph_iri else None
 
+        def load() -> None:
+            if progress is None:
+                self._store.bulk_load(path=path, format=rdf_format, to_graph=to_graph)
+                return
+            total = path.stat().st_size
+            with path.open("rb") as file:
+                reader = _ProgressReader(file, total, progress)
+                self._store.bulk_load(reader, rdf_format, to_graph=to_graph)
+
         def run() -> None:
             try:
-                if progress is None:
-                    self._store.bulk_load(path=path, format=rdf_format, to_graph=to_graph)
-                    return
-                total = path.stat().st_size
-                with path.open("rb") as file:
-                    reader = _ProgressReader(file, total, progress)
-                    self._store.bulk_load(reader, rdf_format, to_graph=to_graph)
+                self._write(load)
             except (SyntaxError, ValueError) as error:
                 raise DataError(f"{path.name}: {error}") from error
 
         async with self._write_lock:
+            await self._ready_to_write()
             try:
                 await anyio.to_thread.run_sync(run)
             finally:
                 self._generation += 1  # also after a failure: part of the file may be in
+
+    @property
+    def writes(self) -> int:
+        return self._generation + self._state.writes
 
     async def metadata(self) -> dict[str, str]:
         return await anyio.to_thread.run_sync(self._state.metadata)
@@ -314,19 +397,134 @@ class OxigraphStore:
         # A closure, not the bound method: an idle worker thread keeps a reference to the last
         # callable it ran, and a bound method would keep the database (and its lock) open.
         try:
-            await anyio.to_thread.run_sync(lambda: self._store.update(update))
+            await anyio.to_thread.run_sync(lambda: self._write(lambda: self._store.update(update)))
         finally:
             self._generation += 1
 
+    # --- writes on a disk that cannot take them -------------------------------------------
+
+    def _write(self, write: Callable[[], object]) -> None:
+        """Run a write on this thread, then make it durable; a storage error (pyoxigraph's
+        OSError: disk full, read-only, I/O) becomes StoreUnavailable and is remembered until
+        a write works.
+
+        Durable: RocksDB appends a write to its log without syncing it, so the write
+        survives the process being killed but not the machine stopping or the disk failing
+        before the system writes its cache back (seen: ext4 turned read-only after an error,
+        and a write pyoxigraph had finished was gone after a remount). The private state is
+        synced (SQLite ``synchronous=FULL``) and written after the graph, so the graph must
+        be on disk first: ``_sync_log`` fsyncs the log (~5 ms; a flush, ~35 ms here, writes
+        a table file per index and would do as well).
+        """
+        with self._using():
+            try:
+                write()
+            except OSError as error:
+                self._write_failure = str(error)
+                raise _unwritable(error) from None
+            if self._path is None:
+                return
+            try:
+                self._sync_log(self._path)
+            except OSError as error:
+                # The write is made (readers see it, the log replays it at the next open),
+                # only perhaps not on disk yet: not a failure to report; the next write
+                # reopens the store, which tells whether the disk takes writes again.
+                self._write_failure = str(error)
+                log.warning("a write may not be on disk yet: %s", error)
+                return
+        self._write_failure = None
+
+    def _sync_log(self, path: Path) -> None:
+        """fsync RocksDB's current write-ahead log (the newest ``NNNNNN.log`` in the store's
+        directory; older ones belong to memtables that a flush has already synced to table
+        files) and the directory, which names it. Without a log file, flush instead."""
+        logs = [f for f in path.glob("*.log") if f.stem.isdigit()]
+        if not logs:
+            self._store.flush()
+            return
+        for target in (max(logs, key=lambda f: int(f.stem)), path):
+            fd = os.open(target, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    async def _ready_to_write(self) -> None:
+        """Before a write (under the write lock): after a failed write, reopen the database
+        first — at most every REOPEN_INTERVAL s; in between, fail at once."""
+        if self._write_failure is None or self._path is None:
+            return
+        if time.monotonic() < self._next_reopen:
+            raise _unwritable(OSError(self._write_failure))
+        self._next_reopen = time.monotonic() + REOPEN_INTERVAL
+        await anyio.to_thread.run_sync(self._reopen)
+        self._generation += 1
+
+    def _reopen(self) -> None:
+        """Close the database and open it again (RocksDB keeps refusing writes after a failed
+        one until then). Waits up to REOPEN_WAIT s for the threads using it; falls back to a
+        read-only open so that reads go on while the disk still refuses writes."""
+        assert self._path is not None
+        with self._gate:
+            self._swapping = True
+            try:
+                deadline = time.monotonic() + REOPEN_WAIT
+                while self._users:
+                    if not self._gate.wait(max(0.0, deadline - time.monotonic())):
+                        raise _unwritable(OSError(self._write_failure or "store busy"))
+                self._store = None  # the last reference: RocksDB closes and frees its lock
+                try:
+                    self._store = ox.Store(str(self._path))
+                except OSError as error:
+                    self._write_failure = str(error)
+                    with contextlib.suppress(OSError):
+                        self._store = ox.Store.read_only(str(self._path))
+                    log.warning("store reopened read-only: %s", error)
+                    raise _unwritable(error) from None
+                log.info("store reopened for writing after: %s", self._write_failure)
+                self._write_failure = None
+            finally:
+                self._swapping = False
+                self._gate.notify_all()
+
+    def _flush_if_possible(self) -> None:
+        with self._using():
+            try:
+                self._store.flush()
+            except OSError as error:
+                self._write_failure = str(error)
+                log.warning("store flush failed (reads go on): %s", error)
+            except RuntimeError:  # reopened read-only after a failure: nothing to flush
+                pass
+
     async def close(self) -> None:
         """Stop the query workers, flush and release the database (its directory lock goes
-        with the last reference)."""
+        with the last reference). A flush that fails (full disk) loses nothing: the
+        write-ahead log holds every write and is replayed at the next open."""
         if self._pool is not None:
             await self._pool.close()
         async with self._write_lock:
-            await anyio.to_thread.run_sync(lambda: self._store.flush())
-            del self._store
+            if self._store is not None:
+                await anyio.to_thread.run_sync(self._flush_if_possible)
+            self._store = None
             self._state.close()
+
+
+def _unwritable(error: OSError) -> StoreUnavailable:
+    """What a client is told when the store cannot write (the details go to the log)."""
+    text = str(error)
+    if "No space" in text:
+        why = "its disk is full"
+    elif "Read-only" in text or "read-only" in text or "Permission denied" in text:
+        why = "its disk is read-only"
+    else:
+        why = "its disk refuses writes"
+    return StoreUnavailable(
+        f"The store cannot be written right now ({why}); reading still works.",
+        cause=text,
+        retry_after=WRITE_RETRY_AFTER,
+    )
 
 
 def _pool_error(error: WorkerError) -> StoreError:

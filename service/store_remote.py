@@ -30,6 +30,8 @@ from service.store import (
     ResultStream,
     Solutions,
     StoreError,
+    StoreTimeout,
+    StoreUnavailable,
     Term,
 )
 from service.store_common import (
@@ -69,6 +71,13 @@ class RemoteSparqlStore:
     moved with one Update request (``MOVE``, SPARQL 1.1 Update §3.2.5). A failure still
     leaves the old graph, but while the upload runs, readers of the union also see the
     staging graph.
+
+    Faults: a server that refuses connections, drops them or answers 5xx raises
+    ``StoreUnavailable`` (the service answers 503); one that accepts but does not answer
+    within ``timeout`` seconds raises ``StoreTimeout`` (504), and one that does not accept a
+    connection within ``connect_timeout`` counts as down. Public queries have their own
+    deadline (``QueryTimeout``). Nothing is cached about a failure: the next request tries
+    again, so the service recovers by itself once the server is back.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class RemoteSparqlStore:
         *,
         state: StateDB | None = None,
         timeout: float = 60.0,
+        connect_timeout: float = 5.0,
         max_update_bytes: int = 900_000,
         client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -86,8 +96,13 @@ class RemoteSparqlStore:
         self.update_url = update_url
         self.gsp_url = gsp_url
         self._state = state or StateDB(None)
+        self._bulk_loads = 0  # the writes the private state does not record
         self._max_update_bytes = max_update_bytes
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        self._timeout = timeout
+        self._connect_timeout = min(connect_timeout, timeout)
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=self._connect_timeout)
+        )
 
     # SPARQL 1.1 Protocol §2.1.2: query via POST with URL-encoded parameters; the dataset
     # parameters are repeated, one per graph.
@@ -114,27 +129,66 @@ class RemoteSparqlStore:
             self.query_url,
             data=dict_list(form),
             headers={"Accept": accept},
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=(
+                httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout))
+                if timeout is not None
+                else httpx.USE_CLIENT_DEFAULT
+            ),
         )
 
     async def _send(
-        self, request: httpx.Request, *, stream: bool = False, timeout: float | None = None
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        timeout: float | None = None,
+        writes: bool = False,
     ) -> httpx.Response:
+        """Send ``request``; a failure of the server or the network becomes StoreUnavailable
+        or StoreTimeout (QueryTimeout for a public query, which has its own ``timeout``).
+        ``writes``: the request changes the store, so an answer that never came may hide a
+        change that was made."""
+        where = f"{request.method} {request.url.copy_with(query=None)}"
+        maybe = " The change may or may not have been made." if writes else ""
         try:
             response = await self._client.send(request, stream=stream)
+        except httpx.ConnectTimeout as error:
+            raise StoreUnavailable(
+                "The store behind this service is not reachable right now.",
+                cause=f"{where}: no connection within {self._connect_timeout:g} s ({error!r})",
+            ) from None
+        except httpx.PoolTimeout as error:
+            raise StoreUnavailable(
+                "The store behind this service is too busy right now.",
+                cause=f"{where}: no free connection ({error!r})",
+            ) from None
         except httpx.TimeoutException as error:
             if timeout is not None:
                 raise QueryTimeout(timeout) from None
-            raise StoreError(f"SPARQL server at {request.url} timed out: {error}") from error
-        except httpx.HTTPError as error:
-            raise StoreError(f"SPARQL server unreachable at {request.url}: {error}") from error
+            raise StoreTimeout(
+                "The store behind this service did not answer in time." + maybe,
+                cause=f"{where}: no answer within {self._timeout:g} s ({error!r})",
+            ) from None
+        except httpx.HTTPError as error:  # refused, reset, closed without an answer
+            raise StoreUnavailable(
+                "The store behind this service is not reachable right now." + maybe,
+                cause=f"{where}: {error!r}",
+            ) from None
         if response.is_success:
             return response
-        body = (await response.aread()).decode(errors="replace").strip()
+        try:
+            body = (await response.aread()).decode(errors="replace").strip()
+        except httpx.HTTPError:
+            body = ""
         await response.aclose()
         # SPARQL 1.1 Protocol §2.1.5: 400 means the request (the query) was malformed.
         if response.status_code == 400:
             raise QueryError(body or "the SPARQL server rejected the request")
+        if response.status_code >= 500:
+            raise StoreUnavailable(
+                "The store behind this service failed to answer." + maybe,
+                cause=f"{where}: answered {response.status_code}: {body[:500]}",
+            )
         raise StoreError(f"SPARQL server answered {response.status_code}: {body[:500]}")
 
     async def query(
@@ -259,7 +313,7 @@ class RemoteSparqlStore:
             content=" ;\n".join(operations).encode(),
             headers={"Content-Type": "application/sparql-update"},
         )
-        await (await self._send(request)).aclose()
+        await (await self._send(request, writes=True)).aclose()
 
     async def graph_iris(self) -> set[str]:
         result = await self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
@@ -306,7 +360,7 @@ class RemoteSparqlStore:
                 content=body,
                 headers={"Content-Type": N_TRIPLES},
             )
-            await (await self._send(request)).aclose()
+            await (await self._send(request, writes=True)).aclose()
             # MOVE drops the target first, so this is the whole replacement, in one request.
             await self._update([f"MOVE SILENT GRAPH {staging} TO GRAPH {_iri(graph_iri)}"])
         finally:
@@ -353,9 +407,15 @@ class RemoteSparqlStore:
             headers={"Content-Type": rdf_format.media_type},
         )
         try:
-            await (await self._send(request)).aclose()
+            await (await self._send(request, writes=True)).aclose()
         except QueryError as error:  # a 400 here is the server's parse error
             raise DataError(f"{path.name}: {error}") from error
+        finally:
+            self._bulk_loads += 1  # also after a failure: part of the file may be in
+
+    @property
+    def writes(self) -> int:
+        return self._bulk_loads + self._state.writes
 
     async def metadata(self) -> dict[str, str]:
         return await anyio.to_thread.run_sync(self._state.metadata)

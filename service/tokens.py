@@ -8,6 +8,11 @@ lookup by hash needs no slow key derivation per request. The hash found is compa
 
 The tokens table lives in the same SQLite file as ``service.state`` (beside the store), never
 in a named graph: every named graph is public.
+
+Guessing is pointless with 256 bits, but a client that keeps failing to authenticate is
+abusing the service or broken; ``AuthFailures`` counts failures per client and tells the
+caller to refuse it (429) for a while. Failures are logged by the caller with the reason and
+the token's id when one is known — never the secret, nor its hash.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import secrets
 import sqlite3
 import threading
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -61,6 +67,16 @@ class Token:
     @property
     def slug(self) -> str:
         return slugify(self.name)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What checking a secret found: the live token, or the reason there is none and the id
+    of the token it was (revoked, expired), for the log."""
+
+    token: Token | None
+    reason: str
+    token_id: str | None = None
 
 
 def slugify(name: str) -> str:
@@ -128,6 +144,10 @@ class TokenStore:
 
     def check(self, secret: str) -> Token | None:
         """The live token with this secret, or None (unknown, revoked or expired)."""
+        return self.verify(secret).token
+
+    def verify(self, secret: str) -> Verdict:
+        """The live token with this secret, or why there is none."""
         digest = _hash(secret)
         with self._lock:
             row = self._db.execute(
@@ -135,13 +155,13 @@ class TokenStore:
                 (digest,),
             ).fetchone()
         if row is None or not hmac.compare_digest(row[6], digest):
-            return None
+            return Verdict(None, "unknown token")
         token = Token(row[0], row[1], Role(row[2]), row[3], row[4], row[5])
         if token.revoked is not None:
-            return None
+            return Verdict(None, "revoked token", token.id)
         if token.expires is not None and token.expires <= _now():
-            return None
-        return token
+            return Verdict(None, "expired token", token.id)
+        return Verdict(token, "ok", token.id)
 
     def revoke(self, token_id: str) -> bool:
         with self._lock:
@@ -157,3 +177,48 @@ class TokenStore:
                 "SELECT id, name, role, created, expires, revoked FROM tokens ORDER BY created"
             ).fetchall()
         return [Token(r[0], r[1], Role(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+#: Clients whose failures are remembered at most; the least recently failing are forgotten.
+MAX_CLIENTS = 10_000
+
+
+class AuthFailures:
+    """Failed authentications per client in a sliding window of ``window`` seconds. A client
+    with ``limit`` failures in the window is refused until the oldest of them leaves it.
+    ``limit`` 0 turns this off. In memory, per process (like ``service.ratelimit``)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.get(client) or deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def wait(self, client: str, now: float) -> float:
+        """0 if ``client`` may try to authenticate, else the seconds until it may."""
+        if self.limit <= 0:
+            return 0.0
+        with self._lock:
+            times = self._recent(client, now)
+            if len(times) < self.limit:
+                return 0.0
+            return times[-self.limit] + self.window - now
+
+    def fail(self, client: str, now: float) -> int:
+        """Record a failure; the client's failures now in the window."""
+        if self.limit <= 0:
+            return 0
+        with self._lock:
+            times = self._recent(client, now)
+            times.append(now)
+            self._failures.pop(client, None)
+            self._failures[client] = times  # re-inserted: the dict keeps recency order
+            if len(self._failures) > MAX_CLIENTS:
+                self._failures.pop(next(iter(self._failures)))
+            return len(times)

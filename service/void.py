@@ -13,9 +13,11 @@ classes used. The statistics are cached per content version.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.to_thread
 import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
@@ -70,7 +72,12 @@ def link_target(iri: str, base_iri: str) -> str | None:
     for space in KNOWN_TARGETS:
         if iri.startswith(space):
             return space
-    parts = urlsplit(iri)
+    try:
+        parts = urlsplit(iri)
+    except ValueError:
+        # urllib refuses some hosts that IRIs allow (``http://[V1.a]/``), and a contribution
+        # may hold one: no linkset for it rather than no VoID at all.
+        return None
     if not parts.scheme.startswith("http"):
         return None
     return f"{parts.scheme}://{parts.netloc}/"
@@ -114,12 +121,28 @@ async def statistics(store: Store, base_iri: str) -> dict[str, object]:
     return stats
 
 
-async def cached_statistics(request: Request, store: Store, base_iri: str) -> dict[str, object]:
+async def cached_statistics(
+    request: Request, store: Store, base_iri: str, interval: float
+) -> dict[str, object]:
+    """The statistics of the current content version — or, for ``interval`` seconds after
+    they were counted, of an older one: counting scans the whole store, and must not follow
+    every contribution (the dumps, which the description points at, wait the same way)."""
     version = await etags.content_version(request, store)
-    cache = getattr(request.app.state, "void_statistics", None)
-    if cache is None or cache[0] != version:
-        cache = request.app.state.void_statistics = (version, await statistics(store, base_iri))
-    return cache[1]
+    state = request.app.state
+
+    def fresh() -> bool:
+        cache = getattr(state, "void_statistics", None)
+        return cache is not None and (cache[0] == version or time.monotonic() - cache[1] < interval)
+
+    if not fresh():
+        lock = getattr(state, "void_lock", None)
+        if lock is None:
+            lock = state.void_lock = anyio.Lock()
+        async with lock:  # one count at a time; who waited uses its result
+            if not fresh():
+                counted = await statistics(store, base_iri)
+                state.void_statistics = (version, time.monotonic(), counted)
+    return state.void_statistics[2]
 
 
 def build_void(
@@ -199,7 +222,7 @@ async def void(request: Request, store: StoreDep, settings: SettingsDep) -> Resp
     headers, modified = await freshness(request, store, "void", fmt)
     if etags.not_modified(request, headers["ETag"], modified):
         return Response(status_code=304, headers=headers)
-    stats = await cached_statistics(request, store, settings.base_iri)
+    stats = await cached_statistics(request, store, settings.base_iri, settings.dump_interval)
     manifest = await current_manifest(request, store, settings)
     triples = build_void(request, stats, settings, manifest, modified)
     prefixes = {"void": VOID, "dct": str(DCTERMS), "xsd": str(XSD)}

@@ -74,3 +74,58 @@ def create_token(store: Path, name: str, role: str = "contributor") -> str:
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1 and len(lines[0]) >= 20, done.stdout
     return lines[0]
+
+
+def oxigraph_binary() -> str | None:
+    """The ``oxigraph`` CLI (PyPI package ``oxigraph``, a test extra), if installed."""
+    import shutil
+    import sys
+
+    beside_python = Path(sys.executable).parent / "oxigraph"
+    return str(beside_python) if beside_python.exists() else shutil.which("oxigraph")
+
+
+class OxigraphServer:
+    """A real ``oxigraph serve --union-default-graph`` on ``location``, which a test may stop
+    and start again (same port, same data), its output appended to ``log``."""
+
+    def __init__(self, location: Path, log: Path) -> None:
+        binary = oxigraph_binary()
+        assert binary is not None, "the oxigraph CLI (PyPI 'oxigraph', a test extra) is missing"
+        self.binary = binary
+        self.location = location
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(self.binary, "serve", "--location", str(self.location)),
+                    *("--bind", f"127.0.0.1:{self.port}", "--union-default-graph"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, f"oxigraph serve exited; see {self.log}"
+            try:
+                if httpx.get(self.url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"oxigraph serve did not answer on {self.url}"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

@@ -271,8 +271,15 @@ def test_tokens_and_roles(client: TestClient) -> None:
     assert client.delete(location, headers=other).status_code == 403
     assert client.post(f"{location}/accept", headers=owner).status_code == 403
     changed = _koppel("k-owned").replace(b"Testkoppel", b"Veranderd koppel")
+    page = client.get("/doc/koppel/k-owned", headers={"Accept": "text/turtle"})
     assert client.put(location, content=changed, headers={**TTL, **other}).status_code == 403
     assert client.put(location, content=changed, headers={**TTL, **owner}).status_code == 200
+    # Same graph name, same metadata keys: the validators must still change with the text.
+    revalidated = client.get(
+        "/doc/koppel/k-owned",
+        headers={"Accept": "text/turtle", "If-None-Match": page.headers["etag"]},
+    )
+    assert revalidated.status_code == 200 and "Veranderd koppel" in revalidated.text
     assert _ask(client, f'ASK {{ <{BASE}id/koppel/k-owned> ?p "Veranderd koppel (2024)"@nl }}')
     assert not _ask(client, f'ASK {{ <{BASE}id/koppel/k-owned> ?p "Testkoppel (2024)"@nl }}')
     assert client.delete(location, headers=curator).status_code == 200

@@ -192,3 +192,31 @@ def test_a_submission_whose_answer_was_never_read_is_whole_and_findable(
         assert len(data.text.strip().splitlines()) == 9  # the whole koppel
         assert _in_public_graph(client, "never-read")
     second.stop()
+
+
+def test_a_client_that_hangs_up_early_leaves_nothing(
+    tmp_path: Path, servers: list[MeentServer]
+) -> None:
+    """A submission whose client hangs up before the server has read its body: nothing is
+    stored, the server goes on, and its log shows no failure (no traceback)."""
+    until = time.monotonic() + DEADLINE
+    store = tmp_path / "store"
+    secret = create_token(store, "hang-up")
+    server = MeentServer(store, tmp_path / "serve.log")
+    servers.append(server)
+    server.wait_ready(until)
+    body = KOPPEL.replace(b"2024-test-contribution", b"hung-up")
+    host, port = server.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /contributions HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
+        f"Authorization: Bearer {secret}\r\nContent-Length: {len(body) + 100}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head + body)  # 100 bytes short of what it announced
+    time.sleep(0.5)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        assert not _in_public_graph(client, "hung-up")
+        assert _all_records(client) == []
+    server.stop()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log and "Exception in ASGI application" not in log

@@ -4,6 +4,7 @@ follow changes, ``meent dump`` writes the same files, conditional GET."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -132,7 +133,9 @@ def test_dumps_are_rebuilt_when_the_graph_changes(
     project: Path, tmp_path: Path, client: TestClient
 ) -> None:
     before = client.get("/dumps/").json()
-    settings = Settings(store="memory", project_root=project, dumps_dir=tmp_path / "dumps")
+    settings = Settings(
+        store="memory", project_root=project, dumps_dir=tmp_path / "dumps", dump_interval=0
+    )
     app = create_app(settings)
     with TestClient(app) as first:
         assert first.get("/dumps/").json()["canonicalHash"] == before["canonicalHash"]
@@ -175,3 +178,45 @@ def test_meent_dump_writes_the_same_files(tmp_path: Path, client: TestClient) ->
         body = (out / entry["name"]).read_bytes()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"]
         assert len(body) == entry["bytes"]
+
+
+def test_a_recent_build_is_served_until_the_interval_has_passed(
+    project: Path, tmp_path: Path
+) -> None:
+    """While contributions keep coming the dumps are not rebuilt after each: the latest build
+    (consistent, and described as it is) serves until ``dump_interval`` has passed."""
+    settings = Settings(
+        store="memory", project_root=project, dumps_dir=tmp_path / "dumps", dump_interval=3600
+    )
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/dumps/").json()
+        store = client.app.state.store  # type: ignore[attr-defined]
+        body = (
+            '<https://w3id.org/meent/id/test/y> <http://www.w3.org/2000/01/rdf-schema#label> "y" .'
+        )
+        client.portal.call(
+            functools.partial(
+                store.replace_graph,
+                "https://w3id.org/meent/graph/test/y",
+                body,
+                format=ox.RdfFormat.N_TRIPLES,
+            )
+        )
+        served = client.get("/dumps/").json()
+        assert served == first  # the build of an hour's interval still serves
+        turtle = client.get("/dumps/meent.ttl")
+        assert b"test/y" not in turtle.content
+        assert hashlib.sha256(turtle.content).hexdigest() == next(
+            f["sha256"] for f in served["files"] if f["name"] == "meent.ttl"
+        )
+    rebuilt = settings.model_copy(update={"dump_interval": 0})
+    with TestClient(create_app(rebuilt)) as client:
+        client.portal.call(
+            functools.partial(
+                client.app.state.store.replace_graph,  # type: ignore[attr-defined]
+                "https://w3id.org/meent/graph/test/y",
+                body,
+                format=ox.RdfFormat.N_TRIPLES,
+            )
+        )
+        assert client.get("/dumps/").json()["canonicalHash"] != first["canonicalHash"]

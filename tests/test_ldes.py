@@ -23,7 +23,9 @@ PAGE = 4
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(store="memory", ldes_page_size=PAGE))) as client:
+    with TestClient(
+        create_app(Settings(store="memory", ldes_page_size=PAGE, dump_interval=0))
+    ) as client:
         yield client
 
 
@@ -169,7 +171,7 @@ def test_feed_refuses_what_cannot_hold_graphs_and_unknown_pages(client: TestClie
 
 
 def test_the_change_log_survives_a_restart(tmp_path) -> None:
-    settings = Settings(store=str(tmp_path / "store"), ldes_page_size=PAGE)
+    settings = Settings(store=str(tmp_path / "store"), ldes_page_size=PAGE, dump_interval=0)
     with TestClient(create_app(settings)) as first:
         before = first.get("/ldes/1").content
     with TestClient(create_app(settings)) as second:  # nothing changed: nothing new logged

@@ -33,12 +33,15 @@ SECONDS = float(os.environ.get("MEENT_SOAK_SECONDS", "60"))
 FLAT_MB = 60
 
 
-def _rss(pid: int) -> int:
+def _pss(pid: int) -> int:
+    """The proportional set size of the server and its query processes: what they use of
+    memory, with the pages forked workers share with their zygote counted once in all (a
+    sum of resident sizes would count them once per worker, and grow with the pool)."""
     root = psutil.Process(pid)
     total = 0
     for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += process.memory_info().rss
+            total += process.memory_full_info().pss
     return total
 
 
@@ -54,7 +57,7 @@ def test_a_minute_of_mixed_load(tmp_path: Path) -> None:
         def sample() -> None:
             began = time.monotonic()
             while not stop.wait(0.5):
-                samples.append((time.monotonic() - began, _rss(server.process.pid)))
+                samples.append((time.monotonic() - began, _pss(server.process.pid)))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -86,8 +89,8 @@ def test_a_minute_of_mixed_load(tmp_path: Path) -> None:
     }
     latencies = [seconds for results in kinds.values() for _, seconds in results]
     quarter = len(samples) // 4
-    first = statistics.median(rss for _, rss in samples[:quarter])
-    last = statistics.median(rss for _, rss in samples[-quarter:])
+    first = statistics.median(pss for _, pss in samples[:quarter])
+    last = statistics.median(pss for _, pss in samples[-quarter:])
     figures = {
         "clients": CLIENTS,
         "seconds": SECONDS,
@@ -105,9 +108,9 @@ def test_a_minute_of_mixed_load(tmp_path: Path) -> None:
             if len(results) >= 2
         },
         "contributions_stored": stored,
-        "rss_first_quarter_mb": first / 2**20,
-        "rss_last_quarter_mb": last / 2**20,
-        "rss_peak_mb": max(rss for _, rss in samples) / 2**20,
+        "pss_first_quarter_mb": first / 2**20,
+        "pss_last_quarter_mb": last / 2**20,
+        "pss_peak_mb": max(pss for _, pss in samples) / 2**20,
     }
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "soak.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -3,9 +3,11 @@ endpoint, dumps, examples, vocabularies; negotiation and 304."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
@@ -128,3 +130,34 @@ def test_void_304(client: TestClient) -> None:
     first = client.get("/.well-known/void")
     again = client.get("/.well-known/void", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize(("interval", "follows"), [(3600.0, False), (0.0, True)])
+def test_statistics_follow_writes_after_the_interval(
+    tmp_path: Path, interval: float, follows: bool
+) -> None:
+    """Counting scans the whole store: within ``dump_interval`` of the last count a write
+    does not set off another (the dumps the description points at wait the same way)."""
+    settings = Settings(
+        store="memory", project_root=ROOT, dumps_dir=tmp_path / "dumps", dump_interval=interval
+    )
+    with TestClient(create_app(settings)) as client:
+
+        def triples() -> int:
+            graph = Graph().parse(data=client.get("/.well-known/void").text, format="turtle")
+            return _int(graph, DATASET, VOID.triples)
+
+        before = triples()
+        store = client.app.state.store  # type: ignore[attr-defined]
+        body = (
+            '<https://w3id.org/meent/id/test/v> <http://www.w3.org/2000/01/rdf-schema#label> "v" .'
+        )
+        client.portal.call(
+            functools.partial(
+                store.replace_graph,
+                "https://w3id.org/meent/graph/test/v",
+                body,
+                format=ox.RdfFormat.N_TRIPLES,
+            )
+        )
+        assert triples() == (before + 1 if follows else before)

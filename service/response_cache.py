@@ -1,0 +1,251 @@
+"""A response cache in front of the routes, keyed to the graph's version.
+
+Harvesters and browsers ask for the same documents again and again: a resource page, its
+Turtle, a DESCRIBE, the catalogue. Computing one takes store reads, a template or a
+serialiser and the framework's routing — milliseconds that a cache answers in microseconds.
+
+The cache is a pure ASGI middleware (inside the rate limit, so limits still count every
+request). It keeps complete ``GET``/``HEAD`` answers, keyed by method, host, path, query
+string and the headers that select a representation (``Accept``, ``Accept-Language``).
+
+It is only correct as long as nothing changes the graph behind its back, so:
+
+* an entry remembers the store's write count (``Store.writes``) and is served only while the
+  count is the same, and an answer computed while the count changed is not kept;
+* every request that can write (any method but ``GET``, ``HEAD``, ``OPTIONS`` and a ``POST``
+  to ``/sparql``, where updates are refused) also moves the cache to a new *epoch*, at its
+  start and again at its end, and the same rules hold for epochs: a write that has begun but
+  not yet reached the store still makes answers computed meanwhile not kept;
+* on a remote store, which other programs may write, entries also expire after ``ttl``
+  seconds.
+
+Not kept: requests with credentials (``Authorization``, ``Cookie``); answers marked
+``no-store`` or ``private``, setting a cookie, larger than ``max_entry_bytes``, with a status
+other than 200 or a redirect, or whose body the route marked incomplete (a query result cut
+at the timeout sets ``scope["state"]["response_incomplete"]``). A conditional request
+(``If-None-Match``) on a kept answer with an ``ETag`` gets its 304 from the cache; one by date
+only (``If-Modified-Since``) goes to the routes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CACHEABLE_STATUS = frozenset({200, 203, 300, 301, 302, 303, 307, 308})
+#: Headers a 304 repeats from the answer it stands for (RFC 9110 §15.4.5).
+NOT_MODIFIED_HEADERS = frozenset(
+    {b"cache-control", b"content-location", b"etag", b"expires", b"vary", b"last-modified"}
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Key = tuple[str, str, str, bytes, bytes, bytes, bytes]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    epoch: tuple[int, int]
+    expires: float
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes | None
+
+
+def _writes(scope: Scope) -> bool:
+    method = scope["method"]
+    return method not in SAFE_METHODS and not (method == "POST" and scope["path"] == "/sparql")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+def _date_conditional(scope: Scope) -> bool:
+    """``If-Modified-Since`` without ``If-None-Match`` (which takes precedence)."""
+    names = {name for name, _ in scope["headers"]}
+    return b"if-modified-since" in names and b"if-none-match" not in names
+
+
+def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2): ``W/"x"`` matches ``"x"``."""
+    if if_none_match.strip() == b"*":
+        return True
+    wanted = etag.removeprefix(b"W/")
+    return any(tag.strip().removeprefix(b"W/") == wanted for tag in if_none_match.split(b","))
+
+
+def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
+    if status not in CACHEABLE_STATUS:
+        return False
+    for name, value in headers:
+        name = name.lower()
+        if name == b"set-cookie":
+            return False
+        if name == b"cache-control" and (b"no-store" in value or b"private" in value):
+            return False
+    return True
+
+
+class ResponseCache:
+    """See the module docstring. ``writes`` gives the store's write count; ``max_bytes``
+    bounds the bodies kept (least recently used go first); ``ttl`` (seconds, or None for no
+    expiry) bounds their age."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        writes: Callable[[], int],
+        max_bytes: int,
+        ttl: float | None = None,
+        max_entry_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.writes = writes
+        self.max_bytes = max_bytes
+        self.ttl = ttl
+        self.max_entry_bytes = min(max_entry_bytes, max_bytes)
+        self.epoch = 0
+        self.hits = 0
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._size = 0
+        self._seen: tuple[int, int] | None = None  # the epoch and write count last seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.max_bytes <= 0:
+            await self.app(scope, receive, send)
+            return
+        if _writes(scope):
+            self.epoch += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.epoch += 1
+            return
+        key = self._key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        now = self._now()
+        if now != self._seen:
+            # The graph has moved on: every entry is stale, so free them all at once rather
+            # than holding them until they are asked for or pushed out.
+            self._entries.clear()
+            self._size = 0
+            self._seen = now
+        entry = self._entries.get(key)
+        if entry is not None:
+            if _date_conditional(scope):
+                await self.app(scope, receive, send)  # the routes compare the dates
+                return
+            if entry.epoch == self._now() and time.monotonic() < entry.expires:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                await self._answer(scope, send, entry)
+                return
+            self._drop(key)
+        await self._fill(scope, receive, send, key)
+
+    def _key(self, scope: Scope) -> Key | None:
+        if scope["method"] not in ("GET", "HEAD"):
+            return None
+        accept = language = host = b""
+        for name, value in scope["headers"]:
+            if name in (b"authorization", b"cookie"):
+                return None
+            if name == b"accept":
+                accept = value
+            elif name == b"accept-language":
+                language = value
+            elif name == b"host":
+                host = value
+        return (
+            scope["method"],
+            scope.get("scheme", "http"),
+            scope.get("root_path", "") + scope["path"],
+            scope.get("query_string", b""),
+            host,
+            accept,
+            language,
+        )
+
+    async def _answer(self, scope: Scope, send: Send, entry: _Entry) -> None:
+        if_none_match = _header(scope, b"if-none-match")
+        if (
+            entry.etag is not None
+            and if_none_match is not None
+            and _etag_matches(if_none_match, entry.etag)
+        ):
+            headers = [(n, v) for n, v in entry.headers if n.lower() in NOT_MODIFIED_HEADERS]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        start = {"type": "http.response.start", "status": entry.status, "headers": entry.headers}
+        await send(start)
+        body = b"" if scope["method"] == "HEAD" else entry.body
+        await send({"type": "http.response.body", "body": body})
+
+    async def _fill(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
+        """Pass the request on, forwarding each message as it comes (streams stay streams)
+        and keeping a copy of the answer while it stays storable."""
+        epoch = self._now()
+        status = 0
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+        size = 0
+        keep = True
+        complete = False
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal status, headers, size, keep, complete
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                keep = _storable(status, headers)
+            elif message["type"] == "http.response.body" and keep:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_entry_bytes:
+                    keep = False
+                    chunks.clear()
+                else:
+                    chunks.append(body)
+                    complete = not message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, send_and_keep)
+        incomplete = scope.get("state", {}).get("response_incomplete", False)
+        if keep and complete and not incomplete and epoch == self._now():
+            body = b"".join(chunks)
+            self._store(key, _Entry(epoch, self._expiry(), status, headers, body, _etag(headers)))
+
+    def _now(self) -> tuple[int, int]:
+        return (self.epoch, self.writes())
+
+    def _expiry(self) -> float:
+        return float("inf") if self.ttl is None else time.monotonic() + self.ttl
+
+    def _store(self, key: Key, entry: _Entry) -> None:
+        self._drop(key)
+        self._entries[key] = entry
+        self._size += len(entry.body)
+        while self._size > self.max_bytes:
+            _, oldest = self._entries.popitem(last=False)
+            self._size -= len(oldest.body)
+
+    def _drop(self, key: Key) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._size -= len(entry.body)
+
+
+def _etag(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    return next((value for name, value in headers if name.lower() == b"etag"), None)

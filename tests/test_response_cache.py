@@ -1,0 +1,252 @@
+"""The response cache answers repeated reads from memory, and never an answer the graph has
+moved past: not after a contribution, not after a write straight to the store, not for
+another representation, not for a client with credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+from servers import create_token
+from starlette.types import Receive, Scope, Send
+
+from service.app import create_app
+from service.config import Settings
+from service.response_cache import ResponseCache
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = "https://w3id.org/meent/"
+NOORDOOGST = "/doc/commons/noordoogst"
+KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
+LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
+
+
+def _cache(client: TestClient) -> ResponseCache:
+    """The cache in the app's middleware stack (built on the first request)."""
+    layer = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, ResponseCache):
+        layer = layer.app
+    return layer
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(store="memory", project_root=ROOT))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def on_disk(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+    store = tmp_path / "store"
+    secret = create_token(store, "cache-test")
+    settings = Settings(store=str(store), project_root=ROOT)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client, secret
+
+
+def test_a_repeated_read_is_answered_from_the_cache(client: TestClient) -> None:
+    first = client.get(NOORDOOGST, headers={"Accept": "text/turtle"})
+    hits = _cache(client).hits
+    second = client.get(NOORDOOGST, headers={"Accept": "text/turtle"})
+    assert _cache(client).hits == hits + 1
+    assert second.status_code == first.status_code == 200
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["content-type"] == first.headers["content-type"]
+    # The security headers are added outside the cache, to cached answers too.
+    assert second.headers["x-content-type-options"] == "nosniff"
+
+
+def test_each_representation_is_kept_apart(client: TestClient) -> None:
+    turtle = client.get(NOORDOOGST, headers={"Accept": "text/turtle"})
+    html = client.get(NOORDOOGST, headers={"Accept": "text/html"})
+    dutch = client.get(NOORDOOGST, headers={"Accept": "text/html", "Accept-Language": "nl"})
+    html_again = client.get(NOORDOOGST, headers={"Accept": "text/html"})
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert html.headers["content-type"].startswith("text/html")
+    assert html_again.content == html.content
+    assert dutch.content != html.content
+    assert "content-security-policy" in html_again.headers
+
+
+def test_a_redirect_is_kept_with_its_location(client: TestClient) -> None:
+    first = client.get("/id/commons/noordoogst", follow_redirects=False)
+    hits = _cache(client).hits
+    second = client.get("/id/commons/noordoogst", follow_redirects=False)
+    assert _cache(client).hits == hits + 1
+    assert second.status_code == first.status_code == 303
+    assert second.headers["location"] == first.headers["location"]
+
+
+def test_if_none_match_gets_a_304_from_the_cache(client: TestClient) -> None:
+    first = client.get(NOORDOOGST)
+    client.get(NOORDOOGST)  # kept now
+    hits = _cache(client).hits
+    again = client.get(NOORDOOGST, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["etag"] == first.headers["etag"]
+    assert _cache(client).hits == hits + 1
+    other = client.get(NOORDOOGST, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.content == first.content
+
+
+def test_if_modified_since_is_left_to_the_routes(client: TestClient) -> None:
+    first = client.get(NOORDOOGST)
+    again = client.get(NOORDOOGST, headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert again.status_code == 304
+
+
+def test_requests_with_credentials_are_not_answered_from_the_cache(client: TestClient) -> None:
+    client.get("/catalog")
+    client.get("/catalog")
+    hits = _cache(client).hits
+    client.get("/catalog", headers={"Authorization": "Bearer nothing"})
+    client.get("/catalog", headers={"Cookie": "a=b"})
+    assert _cache(client).hits == hits
+
+
+def test_a_sparql_result_is_kept_until_the_graph_changes(client: TestClient) -> None:
+    query = f"SELECT ?o WHERE {{ <{BASE}id/x/direct> {LABEL} ?o }}"
+    accept = {"Accept": "application/sparql-results+json"}
+    assert (
+        client.get("/sparql", params={"query": query}, headers=accept).json()["results"]["bindings"]
+        == []
+    )
+    store = client.app.state.store  # type: ignore[attr-defined]
+
+    async def write() -> None:
+        body = f'<{BASE}id/x/direct> {LABEL} "written past the service" .'
+        await store.replace_graph(BASE + "graph/test/direct", body, format=ox.RdfFormat.N_TRIPLES)
+
+    try:
+        anyio.run(write)
+        after = client.get("/sparql", params={"query": query}, headers=accept).json()
+        assert [b["o"]["value"] for b in after["results"]["bindings"]] == [
+            "written past the service"
+        ]
+    finally:
+
+        async def drop() -> None:
+            await store.drop_graph(BASE + "graph/test/direct")
+
+        anyio.run(drop)
+
+
+def test_a_contribution_shows_at_once(on_disk: tuple[TestClient, str]) -> None:
+    client, secret = on_disk
+    koppel = "/doc/koppel/2024-test-contribution"
+    assert client.get(koppel).status_code == 404
+    listing = client.get("/contributions").json()
+    client.get("/contributions")
+    headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"}
+    assert client.post("/contributions", content=KOPPEL, headers=headers).status_code == 201
+    page = client.get(koppel, headers={"Accept": "text/turtle"})
+    assert page.status_code == 200 and "Test koppel" in page.text
+    assert len(client.get("/contributions").json()["items"]) == len(listing["items"]) + 1
+
+
+# --- the middleware on its own, with small ASGI apps -------------------------------------------
+
+
+def _app(
+    body: bytes, headers: list[tuple[bytes, bytes]] | None = None, incomplete: bool = False
+) -> tuple[list[int], object]:
+    calls: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        calls.append(1)
+        if incomplete:
+            scope.setdefault("state", {})["response_incomplete"] = True
+        start_headers = [(b"content-type", b"text/plain"), *(headers or [])]
+        await send({"type": "http.response.start", "status": 200, "headers": start_headers})
+        await send({"type": "http.response.body", "body": body[:3], "more_body": True})
+        await send({"type": "http.response.body", "body": body[3:]})
+
+    return calls, app
+
+
+def _get_twice(cache: ResponseCache, path: str = "/x") -> list[bytes]:
+    client = TestClient(cache)  # type: ignore[arg-type]
+    return [client.get(path).content for _ in range(2)]
+
+
+def test_a_streamed_answer_is_forwarded_and_kept_whole() -> None:
+    calls, app = _app(b"hello world")
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000)  # type: ignore[arg-type]
+    assert _get_twice(cache) == [b"hello world", b"hello world"]
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "incomplete"),
+    [
+        ([(b"cache-control", b"no-store")], False),
+        ([(b"cache-control", b"private, max-age=60")], False),
+        ([(b"set-cookie", b"a=b")], False),
+        ([], True),  # a result cut at the timeout
+    ],
+)
+def test_answers_that_must_not_be_kept_are_not(
+    headers: list[tuple[bytes, bytes]], incomplete: bool
+) -> None:
+    calls, app = _app(b"hello world", headers, incomplete)
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000)  # type: ignore[arg-type]
+    _get_twice(cache)
+    assert len(calls) == 2
+
+
+def test_a_write_count_that_moved_makes_entries_stale() -> None:
+    calls, app = _app(b"hello world")
+    count = [0]
+    cache = ResponseCache(app, writes=lambda: count[0], max_bytes=1000)  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    client.get("/x")
+    count[0] += 1
+    client.get("/x")
+    client.get("/x")
+    assert len(calls) == 2
+
+
+def test_writing_requests_start_a_new_epoch() -> None:
+    calls, app = _app(b"hello world")
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000)  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    client.get("/x")
+    client.post("/sparql", content=b"ASK {}")  # a query: no write (but a call)
+    client.get("/x")
+    assert len(calls) == 2
+    client.post("/contributions", content=b"")
+    client.get("/x")
+    assert len(calls) == 4  # the POST, then the GET again
+
+
+def test_the_least_recently_used_answers_go_first() -> None:
+    calls, app = _app(b"0123456789")
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=25)  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    for path in ("/a", "/b", "/a", "/c"):  # /c pushes out /b, the least recently used
+        client.get(path)
+    assert len(calls) == 3
+    client.get("/a")
+    client.get("/c")
+    assert len(calls) == 3
+    client.get("/b")
+    assert len(calls) == 4
+
+
+def test_answers_larger_than_an_entry_may_be_are_passed_on_not_kept() -> None:
+    calls, app = _app(b"x" * 100)
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, max_entry_bytes=50)  # type: ignore[arg-type]
+    assert _get_twice(cache) == [b"x" * 100] * 2
+    assert len(calls) == 2
+
+
+def test_a_cache_of_size_zero_is_off() -> None:
+    calls, app = _app(b"hello world")
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=0)  # type: ignore[arg-type]
+    _get_twice(cache)
+    assert len(calls) == 2
