@@ -220,8 +220,8 @@ def markdown(r: dict[str, Any]) -> str:
                      f"{s['ttfb_s'] * 1000:,.0f} ms", f"{s['total_s']:.2f} s",
                      f"{s['idle_rss'] / MB:,.0f} MB", f"{s['peak_rss'] / MB:,.0f} MB",
                      f"{s['growth'] / MB:,.0f} MB"])  # fmt: skip
-    out.append(_table(["server", "rows", "bytes", "first byte", "total", "idle RSS",
-                       "peak RSS", "growth"], rows))  # fmt: skip
+    out.append(_table(["server", "rows", "bytes", "first byte", "total", "idle PSS",
+                       "peak PSS", "growth"], rows))  # fmt: skip
 
     c, p = r["contributions"], r["pyshacl"]
     out += ["", "## Contributions", ""]
@@ -247,7 +247,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"{p['validate_s_at_size']:.1f} s at the run's size; conforms: {p['conforms']}.",
     ]
 
-    out += ["", "## Memory (RSS of each server and its child processes)", ""]
+    out += ["", "## Memory (PSS of each server and its child processes)", ""]
     rows = []
     for name in servers:
         peak = r["peak_rss"].get(name, 0)
@@ -256,8 +256,9 @@ def markdown(r: dict[str, Any]) -> str:
     out.append(_table(["server", "after loading", "peak", "÷ oxigraph serve"], rows))
     out += [
         "",
-        "Meent's figure includes its query worker processes (each opens the store read-only); "
-        "RSS counts pages they share once per process, so it overstates a little.",
+        "Meent's figure includes its zygote and query worker processes (each worker opens the "
+        "store read-only). Proportional set size counts the pages they share (forked from "
+        "one zygote) once in all; a sum of resident sizes would count them once per process.",
     ]
     rd = r["rdflib"]
     out += ["", "## rdflib-endpoint", ""]

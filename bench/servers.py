@@ -160,14 +160,25 @@ def start_rdflib(files: list[Path], log: Path) -> Server:
     return start("rdflib-endpoint", command, port, "/", log)
 
 
+def _memory(process: psutil.Process) -> int:
+    """A process's proportional set size (Linux), else its resident size."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):
+        return process.memory_info().rss
+
+
 def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (0 when it is gone)."""
+    """Memory of a process and all its descendants (0 when it is gone), as proportional set
+    size: pages that processes share — Meent's query workers are forked from one zygote —
+    count once in all, as they do in the machine's memory. Summing resident sizes would count
+    them once per process. For a single process (``oxigraph serve``) the two are the same."""
     try:
         process = psutil.Process(pid)
-        total = process.memory_info().rss
+        total = _memory(process)
         for child in process.children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
+                total += _memory(child)
         return total
     except psutil.Error:
         return 0
