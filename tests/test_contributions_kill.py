@@ -150,6 +150,30 @@ def test_kill_9_loses_no_201_and_keeps_nothing_unanswered(
     )
 
 
+def _started(
+    store: Path, tmp_path: Path, servers: list[MeentServer], until: float
+) -> tuple[MeentServer, str]:
+    """A real server on ``store`` with a contributor's token (its secret)."""
+    secret = create_token(store, "raw")
+    server = MeentServer(store, tmp_path / "serve.log")
+    servers.append(server)
+    server.wait_ready(until)
+    return server, secret
+
+
+def _raw_post(server: MeentServer, secret: str, body: bytes, length: int) -> socket.socket:
+    """A connection that has sent a contribution with Content-Length ``length`` — over a bare
+    socket, so that the test decides when (and whether) the answer is read."""
+    host, port = server.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /contributions HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
+        f"Authorization: Bearer {secret}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+    connection = socket.create_connection((host, int(port)))
+    connection.sendall(head + body)
+    return connection
+
+
 def test_a_submission_whose_answer_was_never_read_is_whole_and_findable(
     tmp_path: Path, servers: list[MeentServer]
 ) -> None:
@@ -160,18 +184,9 @@ def test_a_submission_whose_answer_was_never_read_is_whole_and_findable(
     nothing stored: uvicorn drops an unread body when the connection closes.)"""
     until = time.monotonic() + DEADLINE
     store = tmp_path / "store"
-    secret = create_token(store, "never-read")
-    first = MeentServer(store, tmp_path / "serve.log")
-    servers.append(first)
-    first.wait_ready(until)
+    first, secret = _started(store, tmp_path, servers, until)
     body = KOPPEL.replace(b"2024-test-contribution", b"never-read")
-    host, port = first.url.removeprefix("http://").split(":")
-    request = (
-        f"POST /contributions HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
-        f"Authorization: Bearer {secret}\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    with socket.create_connection((host, int(port))) as connection:
-        connection.sendall(request)  # …and the answer is never read
+    with _raw_post(first, secret, body, len(body)):  # its answer is never read
         with httpx.Client(base_url=first.url, timeout=10) as client:
             while not _in_public_graph(client, "never-read"):
                 assert time.monotonic() < until, "the submission was not stored"
@@ -200,19 +215,9 @@ def test_a_client_that_hangs_up_early_leaves_nothing(
     """A submission whose client hangs up before the server has read its body: nothing is
     stored, the server goes on, and its log shows no failure (no traceback)."""
     until = time.monotonic() + DEADLINE
-    store = tmp_path / "store"
-    secret = create_token(store, "hang-up")
-    server = MeentServer(store, tmp_path / "serve.log")
-    servers.append(server)
-    server.wait_ready(until)
+    server, secret = _started(tmp_path / "store", tmp_path, servers, until)
     body = KOPPEL.replace(b"2024-test-contribution", b"hung-up")
-    host, port = server.url.removeprefix("http://").split(":")
-    head = (
-        f"POST /contributions HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
-        f"Authorization: Bearer {secret}\r\nContent-Length: {len(body) + 100}\r\n\r\n"
-    ).encode()
-    with socket.create_connection((host, int(port))) as connection:
-        connection.sendall(head + body)  # 100 bytes short of what it announced
+    _raw_post(server, secret, body, len(body) + 100).close()  # 100 bytes short; hang up
     time.sleep(0.5)
     with httpx.Client(base_url=server.url, timeout=10) as client:
         assert not _in_public_graph(client, "hung-up")

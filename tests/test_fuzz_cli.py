@@ -7,14 +7,11 @@ was for every contribution it refuses."""
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fuzzkit import (
     Fingerprint,
     bearer,
@@ -28,7 +25,7 @@ from fuzzkit import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from servers import free_port
+from servers import uvicorn_thread
 from typer.testing import CliRunner, Result
 
 from service.cli import app
@@ -90,24 +87,10 @@ def served(folder: Path) -> Iterator[tuple[str, str, httpx.Client]]:
     """A real server on 127.0.0.1 (uvicorn in a thread), a contributor token for it, and an
     HTTP client to look at it with."""
     client = make_client(folder)
-    service = client.app
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(service, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        with httpx.Client(base_url=url) as http:
-            assert http.get("/contributions").status_code == 200  # makes the intake
-            secret = bearer(client, "fuzz-cli")["Authorization"].removeprefix("Bearer ")
-            yield url, secret, http
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with uvicorn_thread(client.app, log_level="error") as url, httpx.Client(base_url=url) as http:
+        assert http.get("/contributions").status_code == 200  # makes the intake
+        secret = bearer(client, "fuzz-cli")["Authorization"].removeprefix("Bearer ")
+        yield url, secret, http
 
 
 def _fingerprint(http: httpx.Client) -> Fingerprint:

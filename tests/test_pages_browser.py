@@ -5,15 +5,12 @@ screenshot of each page in test-artifacts/."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from servers import free_port
+from servers import uvicorn_thread
 
 from service.app import create_app
 from service.config import Settings
@@ -36,22 +33,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """A real uvicorn on 127.0.0.1 serving the app on an in-memory store; stopped afterwards."""
-    app = create_app(Settings(store="memory", project_root=ROOT))
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with uvicorn_thread(create_app(Settings(store="memory", project_root=ROOT))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

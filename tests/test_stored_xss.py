@@ -10,17 +10,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Dialog, sync_playwright
-from servers import create_token, free_port
+from servers import create_token, uvicorn_thread
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS
 
 from service.app import create_app
@@ -67,24 +64,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     store = tmp_path_factory.mktemp("xss") / "store"
     secret = create_token(store, "xss-test")
     app = create_app(Settings(store=str(store), project_root=ROOT))
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, name="uvicorn-xss-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with uvicorn_thread(app) as url:
         headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"}
         created = httpx.post(url + "/contributions", content=CONTRIBUTION, headers=headers)
         assert created.status_code == 201, created.text
         yield url, created.headers["location"].rsplit("/", 1)[-1]
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
 
 
 def _pages(contribution_id: str) -> list[str]:
