@@ -291,7 +291,9 @@ def serve(
     import uvicorn
 
     from service.app import create_app
+    from service.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()
     settings = _settings(store, remote, host=host, port=port)
     _check_store_opens(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
