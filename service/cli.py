@@ -296,7 +296,13 @@ def serve(
     limit_malloc_arenas()
     settings = _settings(store, remote, host=host, port=port)
     _check_store_opens(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
 
 
 @app.command()

@@ -6,7 +6,10 @@ serialiser and the framework's routing — milliseconds that a cache answers in 
 
 The cache is a pure ASGI middleware (inside the rate limit, so limits still count every
 request). It keeps complete ``GET``/``HEAD`` answers, keyed by method, host, path, query
-string and the headers that select a representation (``Accept``, ``Accept-Language``).
+string and the headers that select a representation (``Accept``, ``Accept-Language``), and
+``POST`` answers on the paths it is told are reads (``/sparql``: SPARQL 1.1 Protocol
+§2.1.2–2.1.3, where a query may be sent as the body): these are keyed by the body and its
+``Content-Type`` too, for bodies up to ``max_post_bytes`` (larger ones are passed on whole).
 
 It is only correct as long as nothing changes the graph behind its back, so:
 
@@ -43,7 +46,7 @@ NOT_MODIFIED_HEADERS = frozenset(
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Key = tuple[str, str, str, bytes, bytes, bytes, bytes]
+Key = tuple[str, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,12 @@ class ResponseCache:
         max_bytes: int,
         ttl: float | None = None,
         max_entry_bytes: int = 1024 * 1024,
+        post_reads: frozenset[str] = frozenset(),
+        max_post_bytes: int = 16 * 1024,
     ) -> None:
         self.app = app
+        self.post_reads = post_reads
+        self.max_post_bytes = max_post_bytes
         self.writes = writes
         self.max_bytes = max_bytes
         self.ttl = ttl
@@ -123,14 +130,17 @@ class ResponseCache:
         if scope["type"] != "http" or self.max_bytes <= 0:
             await self.app(scope, receive, send)
             return
-        if _writes(scope):
+        body = b""
+        if scope["method"] == "POST" and scope["path"] in self.post_reads:
+            body, receive = await _read_body(receive, self.max_post_bytes)
+        elif _writes(scope):
             self.epoch += 1
             try:
                 await self.app(scope, receive, send)
             finally:
                 self.epoch += 1
             return
-        key = self._key(scope)
+        key = self._key(scope, body)
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -154,10 +164,14 @@ class ResponseCache:
             self._drop(key)
         await self._fill(scope, receive, send, key)
 
-    def _key(self, scope: Scope) -> Key | None:
-        if scope["method"] not in ("GET", "HEAD"):
+    def _key(self, scope: Scope, body: bytes | None) -> Key | None:
+        """None for what is not kept: other methods, credentials, a POST body too large."""
+        if scope["method"] == "POST":
+            if body is None or scope["path"] not in self.post_reads:
+                return None
+        elif scope["method"] not in ("GET", "HEAD"):
             return None
-        accept = language = host = b""
+        accept = language = host = content_type = b""
         for name, value in scope["headers"]:
             if name in (b"authorization", b"cookie"):
                 return None
@@ -167,6 +181,8 @@ class ResponseCache:
                 language = value
             elif name == b"host":
                 host = value
+            elif name == b"content-type":
+                content_type = value
         return (
             scope["method"],
             scope.get("scheme", "http"),
@@ -175,12 +191,15 @@ class ResponseCache:
             host,
             accept,
             language,
+            content_type,
+            body or b"",
         )
 
     async def _answer(self, scope: Scope, send: Send, entry: _Entry) -> None:
         if_none_match = _header(scope, b"if-none-match")
         if (
             entry.etag is not None
+            and scope["method"] != "POST"  # a POST's precondition fails with 412, not 304
             and if_none_match is not None
             and _etag_matches(if_none_match, entry.etag)
         ):
@@ -245,6 +264,28 @@ class ResponseCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._size -= len(entry.body)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """Read a request body of up to ``limit`` bytes. Returns it (None if it is larger, or
+    the client left first) and a ``receive`` that hands the app the same messages again."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break  # http.disconnect: the app will see it
+        size += len(message.get("body", b""))
+        if size > limit or not message.get("more_body", False):
+            break
+    whole = messages[-1]["type"] == "http.request" and not messages[-1].get("more_body", False)
+    body = b"".join(m.get("body", b"") for m in messages) if whole and size <= limit else None
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return body, replay
 
 
 def _etag(headers: list[tuple[bytes, bytes]]) -> bytes | None:

@@ -39,7 +39,14 @@ from service.errors import (
 )
 from service.queries import examples_graph, read_queries
 from service.service_description import SD_PREFIXES, service_description
-from service.sparqltext import QueryForm, cap_rows, complexity, query_form, uses_service
+from service.sparqltext import (
+    QueryForm,
+    cap_rows,
+    complexity,
+    is_repeatable,
+    query_form,
+    uses_service,
+)
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES, SH
 
@@ -216,7 +223,12 @@ async def _run(
         )
     results_format, graph_format = _formats(request, params, form)
     assert results_format.results is not None and graph_format.rdf is not None
-    headers = {"Vary": "Accept", "Cache-Control": "no-store"}
+    # An answer may be kept (by the response cache, keyed to the graph's version, and by
+    # others) but must be checked again before reuse; one with RAND() or NOW() never.
+    headers = {
+        "Vary": "Accept",
+        "Cache-Control": "no-cache" if is_repeatable(query) else "no-store",
+    }
     if settings.max_result_rows is not None:
         query = cap_rows(query, settings.max_result_rows)
         # Says that a LIMIT was applied, so a client can tell a capped answer from a full one.

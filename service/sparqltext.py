@@ -63,6 +63,17 @@ def query_form(text: str) -> QueryForm:
     return QueryForm.UNKNOWN
 
 
+#: Functions whose value differs from one evaluation to the next (SPARQL 1.1 Query §17.4).
+NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
+
+
+def is_repeatable(text: str) -> bool:
+    """Whether evaluating the query again on the same data gives the same answer: no call of
+    RAND, NOW, UUID, STRUUID or BNODE (a word that is a variable or a prefixed name does not
+    count)."""
+    return NONDETERMINISTIC.isdisjoint(keywords(text))
+
+
 def uses_service(text: str) -> bool:
     """Whether the query contains a ``SERVICE`` clause (federated query)."""
     return "SERVICE" in keywords(text)

@@ -250,3 +250,111 @@ def test_a_cache_of_size_zero_is_off() -> None:
     cache = ResponseCache(app, writes=lambda: 0, max_bytes=0)  # type: ignore[arg-type]
     _get_twice(cache)
     assert len(calls) == 2
+
+
+# --- queries sent by POST -------------------------------------------------------------------
+
+RESULTS = {"Accept": "application/sparql-results+json"}
+
+
+def test_a_posted_query_is_kept_by_its_body(client: TestClient) -> None:
+    query = f"SELECT ?o WHERE {{ <{BASE}id/commons/noordoogst> {LABEL} ?o }}"
+    headers = {**RESULTS, "Content-Type": "application/sparql-query"}
+    first = client.post("/sparql", content=query, headers=headers)
+    assert first.status_code == 200 and first.json()["results"]["bindings"]
+    assert first.headers["cache-control"] == "no-cache"
+    hits = _cache(client).hits
+    again = client.post("/sparql", content=query, headers=headers)
+    assert _cache(client).hits == hits + 1
+    assert again.content == first.content
+    # Another body is another query; the same query as a form is another request.
+    other = client.post("/sparql", content=query.replace("?o", "?label"), headers=headers)
+    assert _cache(client).hits == hits + 1
+    assert other.json()["head"]["vars"] == ["label"]
+    form = {**RESULTS, "Content-Type": "application/x-www-form-urlencoded"}
+    client.post("/sparql", data={"query": query}, headers=form)
+    assert _cache(client).hits == hits + 1
+    client.post("/sparql", data={"query": query}, headers=form)
+    assert _cache(client).hits == hits + 2
+
+
+def test_a_query_whose_answer_changes_by_itself_is_never_kept(client: TestClient) -> None:
+    query = "SELECT (STRUUID() AS ?id) WHERE {}"
+    headers = {**RESULTS, "Content-Type": "application/sparql-query"}
+    hits = _cache(client).hits
+    answers = [client.post("/sparql", content=query, headers=headers) for _ in range(2)]
+    assert _cache(client).hits == hits
+    assert all(a.headers["cache-control"] == "no-store" for a in answers)
+    ids = [a.json()["results"]["bindings"][0]["id"]["value"] for a in answers]
+    assert ids[0] != ids[1]
+
+
+def test_a_posted_query_is_fresh_after_a_write(client: TestClient) -> None:
+    query = f"ASK {{ <{BASE}id/x/posted> {LABEL} ?o }}"
+    headers = {**RESULTS, "Content-Type": "application/sparql-query"}
+    assert client.post("/sparql", content=query, headers=headers).json()["boolean"] is False
+    assert client.post("/sparql", content=query, headers=headers).json()["boolean"] is False
+    store = client.app.state.store  # type: ignore[attr-defined]
+    graph = BASE + "graph/test/posted"
+
+    async def write() -> None:
+        body = f'<{BASE}id/x/posted> {LABEL} "written" .'
+        await store.replace_graph(graph, body, format=ox.RdfFormat.N_TRIPLES)
+
+    try:
+        anyio.run(write)
+        assert client.post("/sparql", content=query, headers=headers).json()["boolean"] is True
+    finally:
+        anyio.run(lambda: store.drop_graph(graph))
+
+
+def _echo() -> tuple[list[bytes], object]:
+    """An app that answers with the body it was sent."""
+    bodies: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        bodies.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"echo:" + body})
+
+    return bodies, app
+
+
+def test_a_post_read_reaches_the_app_whole_and_is_kept_by_body() -> None:
+    bodies, app = _echo()
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, post_reads=frozenset({"/q"}))  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    answers = [client.post("/q", content=body).content for body in (b"a", b"a", b"b", b"a")]
+    assert answers == [b"echo:a", b"echo:a", b"echo:b", b"echo:a"]
+    assert bodies == [b"a", b"b"]
+
+
+def test_a_post_read_larger_than_the_limit_is_passed_on_whole_and_not_kept() -> None:
+    bodies, app = _echo()
+    cache = ResponseCache(  # type: ignore[arg-type]
+        app, writes=lambda: 0, max_bytes=10_000, post_reads=frozenset({"/q"}), max_post_bytes=10
+    )
+    client = TestClient(cache)  # type: ignore[arg-type]
+    big = b"x" * 100
+
+    def chunks():  # sent in pieces, so the cache stops reading after the limit
+        yield from (big[i : i + 7] for i in range(0, len(big), 7))
+
+    assert client.post("/q", content=chunks()).content == b"echo:" + big
+    assert client.post("/q", content=big).content == b"echo:" + big
+    assert bodies == [big, big]
+
+
+def test_a_post_elsewhere_is_neither_kept_nor_a_read() -> None:
+    bodies, app = _echo()
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, post_reads=frozenset({"/q"}))  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    client.post("/other", content=b"a")
+    client.post("/other", content=b"a")
+    assert bodies == [b"a", b"a"]
