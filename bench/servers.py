@@ -78,6 +78,8 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     started: float = field(default_factory=time.perf_counter)
+    command: list[str] = field(default_factory=list)
+    env: dict | None = None
 
     @property
     def url(self) -> str:
@@ -110,10 +112,17 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
+    def restart(self, probe: str, timeout: float) -> None:
+        """Stop the process and start the same command on the same port, then wait until it
+        answers ``probe``: what an operator does with a server still busy with work its
+        client gave up on."""
+        self.stop()
+        self.process = _popen(self.command, self.log, self.env)
+        self.started = time.perf_counter()
+        self.wait_ready(probe, timeout)
 
-def start(
-    name: str, command: list[str], port: int, query_path: str, log: Path, env: dict | None = None
-) -> Server:
+
+def _popen(command: list[str], log: Path, env: dict | None) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     out.write(f"\n$ {' '.join(command)}\n".encode())
     out.flush()
@@ -126,7 +135,13 @@ def start(
         start_new_session=True,  # its own process group: stop() reaches its children too
     )
     out.close()
-    return Server(name, port, query_path, process, log)
+    return process
+
+
+def start(
+    name: str, command: list[str], port: int, query_path: str, log: Path, env: dict | None = None
+) -> Server:
+    return Server(name, port, query_path, _popen(command, log, env), log, command=command, env=env)
 
 
 def start_meent(store: Path, query_timeout: float, log: Path) -> Server:
