@@ -137,6 +137,37 @@ async def fetch_context(store: Store, data: Graph, *, exclude_graph: str | None 
     return context
 
 
+class _ParameterList(list):  # type: ignore[type-arg]
+    """pySHACL's list of constraint parameters with a set's membership test.
+
+    For every shape it evaluates, pySHACL asks of each of the shape's predicates whether it
+    is a constraint parameter: ``p in list``, rdflib's Python ``__eq__`` against each of some
+    forty entries. That was a third of a contribution's validation; a hash lookup answers
+    the same question."""
+
+    def __init__(self, items: Iterable[URIRef]) -> None:
+        super().__init__(items)
+        self._members = frozenset(self)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._members
+
+
+def _fast_constraint_lookup() -> None:
+    """Give pySHACL's shape module (0.40, see pyproject) the parameter list above. It keeps
+    the list in a module attribute it fills on first use; filling it first changes only how
+    membership is tested. Shapes marked advanced copy the list into a plain one, so only the
+    shapes that need it (SPARQL targets) are marked advanced."""
+    from pyshacl import shape
+    from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
+
+    if not isinstance(getattr(shape, "CONSTRAINT_PARAMS", (None,))[0], _ParameterList):
+        shape.CONSTRAINT_PARAMS = (  # type: ignore[attr-defined]
+            _ParameterList(ALL_CONSTRAINT_PARAMETERS),
+            CONSTRAINT_PARAMETERS_MAP,
+        )
+
+
 @lru_cache(maxsize=256)
 def _prepared(text: str) -> Query:
     return prepareQuery(text)
@@ -261,9 +292,13 @@ class IncrementalValidator:
                 DataGraph.from_rdflib(data), shacl_graph=self._shapes_source, options=options
             )
             if self._parsed_shapes is None:
+                _fast_constraint_lookup()
                 self._parsed_shapes = validator.shacl_graph
                 for shape in self._parsed_shapes.shapes:
                     shape.set_advanced(True)
+                    # Only SPARQL targets need pySHACL's advanced features (the shapes use
+                    # no sh:expression or rules; test_shapes checks that).
+                    shape.set_advanced(bool(shape.advanced_target()))
                 # Most shapes are reached only through others (sh:property, sh:node);
                 # asking each of them for targets on every run costs more than the checks.
                 self._targeted = [

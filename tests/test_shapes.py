@@ -153,3 +153,12 @@ def test_shapes_header() -> None:
 def test_validator_alone_sees_concept_schemes(validator: Validator) -> None:
     data = Graph().parse(FIXTURES / "valid" / "context.ttl", format="turtle")
     assert validator.validate(data).conforms
+
+
+def test_shapes_use_no_advanced_features_but_sparql_targets(shapes: Graph) -> None:
+    """Incremental validation marks only shapes with SPARQL targets as pySHACL-advanced
+    (service/incremental.py); node expressions and rules would need every shape marked."""
+    advanced = {SH.expression, SH.rule, SH.condition, URIRef(str(SH) + "js")}
+    used = {p for p in shapes.predicates() if p in advanced}
+    assert used == set()
+    assert (None, RDF.type, SH.SPARQLTarget) in shapes or (None, SH.target, None) in shapes
