@@ -520,6 +520,31 @@ def rdflib_available() -> bool:
     return importlib.util.find_spec("rdflib_endpoint") is not None
 
 
+def bulk_load_at(triples: int, seed: int, work: Path, log: Path) -> dict[str, Any]:
+    """The bulk-load comparison at another size (the target is set at 10M): the same
+    generated file into a fresh Meent store and a fresh ``oxigraph load`` store, one after
+    the other, both deleted afterwards."""
+    say(f"bulk load at {triples:,} triples: generating")
+    data = work / f"load-{triples}.nt"
+    with data.open("w", encoding="utf-8") as out:
+        generated = write(triples, seed, out)
+    store, location = work / f"load-{triples}-meent", work / f"load-{triples}-oxigraph"
+    try:
+        say("bulk load: meent load")
+        env = servers.meent_env(store, 30)
+        meent_s = servers.run_timed(servers.meent_command("load", str(data)), env=env, log=log)
+        say("bulk load: oxigraph load")
+        oxigraph_s = servers.run_timed(
+            [servers.oxigraph_binary(), "load", "--location", str(location), "--file", str(data),
+             "--graph", DATA_GRAPH],
+            log=log,
+        )  # fmt: skip
+    finally:  # the file, both stores and Meent's state database beside its store
+        for path in work.glob(f"load-{triples}*"):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+    return {"triples": generated, "meent_bulk_s": meent_s, "oxigraph_load_s": oxigraph_s}
+
+
 async def run(args: argparse.Namespace) -> int:
     errors = Errors()
     work = Path(args.workdir).resolve()
@@ -568,6 +593,8 @@ async def run(args: argparse.Namespace) -> int:
         "meent_bulk_s": meent_load_s,
         "oxigraph_load_s": oxigraph_load_s,
     }
+    if args.load_triples and args.load_triples != args.triples:
+        results["load_at_scale"] = bulk_load_at(args.load_triples, args.seed, work, log)
     token = create_token(store, args)
 
     running: list[Server] = []
@@ -764,6 +791,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds rdflib-endpoint gets per request",
     )
     parser.add_argument("--rdflib-load-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--load-triples",
+        type=parse_size,
+        default=None,
+        help="also compare bulk loading at this size (e.g. 10M), apart from the rest",
+    )
     parser.add_argument(
         "--pyshacl-triples",
         type=parse_size,

@@ -30,7 +30,7 @@ def test_a_tiny_run_writes_the_report_without_errors(tmp_path: Path) -> None:
     run = _driver(
         tmp_path,
         "--duration", "0.2", "--mix-factor", "2", "--contributions", "3",
-        "--pyshacl-triples", "2k",
+        "--pyshacl-triples", "2k", "--load-triples", "8k",
         # A few queries of each kind keep the run short: an example question, lookups, a
         # DESCRIBE, a CONSTRUCT, a join and the large SELECT.
         "--queries", "koppels-per-theme", "lookup", "describe", "construct", "four-way",
@@ -44,6 +44,7 @@ def test_a_tiny_run_writes_the_report_without_errors(tmp_path: Path) -> None:
         "## The mix",
         "## Per query",
         "## Resource pages",
+        "## Repeated requests",
         "## Loading and restart",
         "## Streaming",
         "## Contributions",
@@ -67,6 +68,15 @@ def test_a_tiny_run_writes_the_report_without_errors(tmp_path: Path) -> None:
             assert measured["requests"] >= 1, (name, query)
     assert results["stream"]["Meent"]["rows"] == results["stream"]["oxigraph serve"]["rows"] > 5000
     assert len(results["contributions"]["submit"]) == 3
+    # Lookups are measured after a first pass over their requests, which is reported too.
+    for name in servers:
+        lookup = results["per_query"][name]["lookup"]
+        assert lookup["cold_requests"] == 2000 and lookup["cold_throughput"] > 0, name
+    assert "cold_throughput" not in results["per_query"]["Meent"]["four-way-join"]
+    # The bulk load compared apart, at its own size, and cleaned up after.
+    assert results["load_at_scale"]["triples"] > results["load"]["triples"]
+    assert f"at {results['load_at_scale']['triples']:,} triples" in report
+    assert not list((tmp_path / "work").glob("load-*"))
     # The generated data is gone afterwards; the results stay.
     assert not (tmp_path / "work" / "data.nt").exists()
 
