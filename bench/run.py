@@ -104,7 +104,6 @@ async def check_answers(
     errors: Errors,
     comparable: set[str],
     timeouts: dict[str, float],
-    restart_reference: Callable[[], None] | None = None,
 ) -> tuple[dict[str, dict[str, list[int | None]]], dict[str, set[str]]]:
     """Every server answers the first instances of every query; counts are compared with the
     reference (``oxigraph serve``) where the server holds the same data.
@@ -112,11 +111,7 @@ async def check_answers(
     A query the reference cannot answer within the timeout is *too slow at this size*: it is
     left out of the timing on every server (the report lists it). A query only rdflib-endpoint
     cannot answer in its time is left out of rdflib-endpoint's timing. Returns the counts and,
-    per server, the queries left out.
-
-    After such a timeout the reference is restarted (``restart_reference``): ``oxigraph serve``
-    answers at its timeout but goes on evaluating, and four such evaluations at 1M triples took
-    all its memory and then the process, halfway through an earlier run."""
+    per server, the queries left out."""
     counts: dict[str, dict[str, list[int | None]]] = {s.name: {} for s in targets}
     too_slow: dict[str, set[str]] = {s.name: set() for s in targets}
     ordered = sorted(targets, key=lambda s: s.name != REFERENCE)  # the reference first
@@ -144,10 +139,7 @@ async def check_answers(
                 if slow:
                     say(f"{server.name}: {query.name} took over {limit:g} s: left out")
                     too_slow[server.name].add(query.name)
-                    if server.name == REFERENCE and restart_reference is not None:
-                        await asyncio.to_thread(restart_reference)
-                    else:
-                        await wait_responsive(server, 10 * limit)
+                    await wait_responsive(server, 10 * limit)
                     break
                 assert answer is not None
                 if answer.status != 200:
@@ -210,8 +202,12 @@ class Measured:
 
 
 async def wait_responsive(server: Server, limit: float) -> None:
-    """After a timeout a server may still be working on the abandoned request (rdflib-endpoint
-    cannot stop it): wait until it answers a trivial query again."""
+    """After a timeout a server may still be working on the abandoned request: ``oxigraph
+    serve`` is restarted (see ``servers.start_oxigraph``); rdflib-endpoint cannot stop it, so
+    wait until it answers a trivial query again."""
+    if server.probe is not None:
+        await asyncio.to_thread(server.restart, server.probe, 60)
+        return
     with contextlib.suppress(TimeoutError, OSError):
         await client.fetch(
             "127.0.0.1", server.port, sparql(server, "ASK {}", SELECT_JSON), timeout=limit
@@ -617,10 +613,12 @@ async def run(args: argparse.Namespace) -> int:
                                   "first_query_s": answered}  # fmt: skip
             sampler.watch(meent.name, meent.process.pid)
 
-            oxigraph = servers.start_oxigraph(location, args.query_timeout, log)
+            oxigraph = servers.start_oxigraph(location, log)
             running.append(oxigraph)
             oxigraph.wait_ready(OXIGRAPH_PROBE, 60)
             sampler.watch(oxigraph.name, oxigraph.process.pid)
+            oxigraph.probe = OXIGRAPH_PROBE  # restarted after a client timeout
+            oxigraph.on_restart = lambda s: sampler.watch(s.name, s.process.pid)
 
             targets = [meent, oxigraph]
             comparable = {meent.name}
@@ -658,12 +656,8 @@ async def run(args: argparse.Namespace) -> int:
             timeouts = {s.name: args.query_timeout for s in targets}
             timeouts["rdflib-endpoint"] = args.rdflib_timeout
 
-            def restart_reference() -> None:
-                oxigraph.restart(OXIGRAPH_PROBE, 60)
-                sampler.watch(oxigraph.name, oxigraph.process.pid)
-
             results["counts"], too_slow = await check_answers(
-                targets, queries, errors, comparable, timeouts, restart_reference
+                targets, queries, errors, comparable, timeouts
             )
             results["too_slow"] = {name: sorted(found) for name, found in too_slow.items()}
             mixed = [q for q in queries if q.name not in too_slow[REFERENCE]]
