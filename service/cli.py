@@ -328,15 +328,22 @@ def load(
         if not path.is_file():
             raise _fail(f"{path}: no such file")
 
+    shown = sys.stderr.isatty()
+
     async def work(opened: Any) -> str:
-        with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        with Progress(transient=True, disable=not shown) as progress:
             if files:
                 task = progress.add_task("loading", total=None)
 
                 def on_bytes(path: Path, done: int, total: int) -> None:
                     progress.update(task, description=path.name, completed=done, total=total)
 
-                graphs = await load_files(opened, files, settings.base_iri, on_bytes)
+                # Counting bytes means reading the file through Python, one block at a time;
+                # without a terminal to show it on, the store's loader reads the file itself,
+                # in parallel (at 10M triples, ~15 s of 92 s).
+                graphs = await load_files(
+                    opened, files, settings.base_iri, on_bytes if shown else None
+                )
                 return f"loaded {len(graphs)} graph(s): " + ", ".join(graphs)
             task = progress.add_task("syncing", total=None)
 

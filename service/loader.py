@@ -123,7 +123,8 @@ def source_hash(files: Sequence[Path], base_iri: str) -> str:
     digest = hashlib.sha256(base_iri.encode())
     for path in sorted(files, key=lambda p: p.name):
         digest.update(b"\0" + path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        with path.open("rb") as file:  # in blocks: a bulk-loaded file may be gigabytes
+            digest.update(hashlib.file_digest(file, "sha256").digest())
     return "sha256:" + digest.hexdigest()
 
 

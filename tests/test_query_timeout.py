@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from servers import MeentServer
 
+from service import query_workers
 from service.app import create_app
 from service.config import Settings
 from service.store import OxigraphStore, QueryTimeout, RemoteSparqlStore
@@ -92,10 +93,13 @@ def store_with(path: Path, data: bytes) -> Path:
 
 
 def app_on(path: Path, **settings: object) -> TestClient:
+    """The app on ``path`` with the response cache off: every query here must reach a
+    worker (a repeated one would be answered from the cache)."""
     options: dict[str, object] = {
         "store": str(path),
         "query_timeout": TIMEOUT,
         "sync_on_start": False,
+        "response_cache_mb": 0,
         **settings,
     }
     return TestClient(create_app(Settings(**options)))  # type: ignore[arg-type]
@@ -256,6 +260,21 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
         replacements = client.app.state.store.query_worker_pids
         assert len(replacements) == 2
         assert not set(replacements) & set(pids)
+
+
+def test_a_worker_holding_too_much_memory_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = store_with(tmp_path / "store", ntriples(10))
+    with app_on(path, query_workers=1) as client:
+        assert sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}").json()["boolean"] is True
+        [pid] = client.app.state.store.query_worker_pids
+        monkeypatch.setattr(query_workers, "MAX_WORKER_BYTES", 1)  # every worker holds more
+        assert sparql(client, f"ASK {{ <{EX}s/2> ?p ?o }}").json()["boolean"] is True
+        assert wait_until_gone([pid])
+        [replacement] = client.app.state.store.query_worker_pids
+        assert replacement != pid
+        assert sparql(client, f"ASK {{ <{EX}s/3> ?p ?o }}").json()["boolean"] is True
 
 
 def test_the_workers_stop_with_the_app(tmp_path: Path) -> None:
