@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -414,18 +413,8 @@ def test_restore_refuses_a_store_a_server_is_using(backup_dir: Path, tmp_path: P
 # --- a remote store --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[OxigraphServer]:
-    server = OxigraphServer(tmp_path / "oxigraph", tmp_path / "oxigraph.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_backup_and_restore_through_a_remote_server(
-    curated: Curated, backup_dir: Path, remote: OxigraphServer, tmp_path: Path
+    curated: Curated, backup_dir: Path, own_oxigraph: OxigraphServer, tmp_path: Path
 ) -> None:
     """Embedded backup → remote server → backup of the remote → embedded store: the same
     dataset at every step, and the state travels with it."""
@@ -435,18 +424,18 @@ def test_backup_and_restore_through_a_remote_server(
     env = {"MEENT_PROJECT_ROOT": str(project)}
     runner = CliRunner(env=env)
 
-    onto_remote = runner.invoke(cli, ["restore", str(backup_dir), "--remote", remote.url])
+    onto_remote = runner.invoke(cli, ["restore", str(backup_dir), "--remote", own_oxigraph.url])
     assert onto_remote.exit_code == 0, onto_remote.output
-    settings = Settings(remote=remote.url, project_root=project)
+    settings = Settings(remote=own_oxigraph.url, project_root=project)
     assert settings.state_path is not None and settings.state_path.is_file()
     assert TokenStore(connect(settings.state_path)).check(curated.contributor) is not None
 
-    again = runner.invoke(cli, ["restore", str(backup_dir), "--remote", remote.url])
+    again = runner.invoke(cli, ["restore", str(backup_dir), "--remote", own_oxigraph.url])
     assert again.exit_code == 2
     assert "is not empty" in again.output
 
     from_remote = tmp_path / "from-remote"
-    result = runner.invoke(cli, ["backup", str(from_remote), "--remote", remote.url])
+    result = runner.invoke(cli, ["backup", str(from_remote), "--remote", own_oxigraph.url])
     assert result.exit_code == 0, result.output
     manifest = json.loads((from_remote / MANIFEST).read_text())
     assert manifest["source"] == "remote"

@@ -79,27 +79,17 @@ def assert_problem(response: Any, status: int, url: str) -> None:
     assert port not in response.text, "the client is told where the store is"
 
 
-@pytest.fixture
-def oxigraph(tmp_path: Path) -> Iterator[OxigraphServer]:
-    server = OxigraphServer(tmp_path / "oxigraph", tmp_path / "oxigraph.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_server_down_gives_503_and_the_service_recovers_without_restart(
-    oxigraph: OxigraphServer, project: Path
+    own_oxigraph: OxigraphServer, project: Path
 ) -> None:
-    auth = token(oxigraph.url, project)
-    with serve(oxigraph.url, project) as client:
+    auth = token(own_oxigraph.url, project)
+    with serve(own_oxigraph.url, project) as client:
         first = client.post("/contributions", content=koppel("remote-1"), headers=auth)
         assert first.status_code == 201, first.text
         location = first.headers["location"]
         before = _count(client).text
 
-        oxigraph.stop()
+        own_oxigraph.stop()
         for answer in (
             _count(client),
             client.get(PAGE, headers={"Accept": "text/html"}),
@@ -110,10 +100,10 @@ def test_server_down_gives_503_and_the_service_recovers_without_restart(
             client.put(location, content=koppel("remote-1"), headers=auth),
             client.delete(location, headers=auth),
         ):
-            assert_problem(answer, 503, oxigraph.url)
+            assert_problem(answer, 503, own_oxigraph.url)
 
         restarted = time.monotonic()
-        oxigraph.start()
+        own_oxigraph.start()
         back = time.monotonic()
         # The very first request after the server is back is answered: no stale connection.
         assert _count(client).text == before
