@@ -222,6 +222,12 @@ class _Targets:
     objects_of: tuple[Node, ...]
     advanced: bool  # sh:target (SPARQL): asked of pySHACL
 
+    @property
+    def declared(self) -> bool:
+        return bool(
+            self.nodes or self.classes or self.subjects_of or self.objects_of or self.advanced
+        )
+
     @classmethod
     def of(cls, shape: Any) -> _Targets:
         nodes, classes, implicit, objects_of, subjects_of = shape.target()
@@ -302,7 +308,7 @@ class IncrementalValidator:
         self.ontology = ontology
         self._shapes_source = load_from_source(shapes, multigraph=False)
         self._parsed_shapes: Any = None
-        self._targeted: list[Any] = []
+        self._targeted: list[tuple[Any, _Targets]] = []
         self._lock = threading.Lock()  # the parsed shapes graph is not shared across threads
         self.hierarchy = Graph()
         for predicate in (RDFS.subClassOf, RDFS.subPropertyOf):
@@ -343,18 +349,16 @@ class IncrementalValidator:
             if self._parsed_shapes is None:
                 _fast_constraint_lookup()
                 self._parsed_shapes = validator.shacl_graph
-                for shape in self._parsed_shapes.shapes:
-                    shape.set_advanced(True)
-                    # Only SPARQL targets need pySHACL's advanced features (the shapes use
-                    # no sh:expression or rules; test_shapes checks that).
-                    shape.set_advanced(bool(shape.advanced_target()))
                 # Most shapes are reached only through others (sh:property, sh:node);
                 # asking each of them for targets on every run costs more than the checks.
-                self._targeted = [
-                    (shape, _Targets.of(shape))
-                    for shape in self._parsed_shapes.shapes
-                    if any(shape.target()) or shape.advanced_target()
-                ]
+                self._targeted = []
+                for shape in self._parsed_shapes.shapes:
+                    targets = _Targets.of(shape)
+                    # Only SPARQL targets need pySHACL's advanced features (the shapes use
+                    # no sh:expression or rules; test_shapes checks that).
+                    shape.set_advanced(targets.advanced)
+                    if targets.declared:
+                        self._targeted.append((shape, targets))
             else:
                 validator.shacl_graph = self._parsed_shapes
             report = _validate_focus(validator, self._targeted, focus)

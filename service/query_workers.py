@@ -46,6 +46,7 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
+from service.memory import ARENAS
 from service.query_worker import CHUNK_SIZE, DATA, END, ERROR, FAILURE, FORMAT, HEADER, JOB, PID
 
 #: Jobs that may wait for a worker, per worker, before the pool answers "busy" (a waiting
@@ -182,7 +183,7 @@ def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     # Two malloc arenas, as for the server (service/memory.py), unless the operator chose.
-    env.setdefault("MALLOC_ARENA_MAX", "2")
+    env.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
     return env
 
 

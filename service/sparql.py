@@ -43,9 +43,9 @@ from service.sparqltext import (
     QueryForm,
     cap_rows,
     complexity,
+    form_of,
     is_repeatable,
-    query_form,
-    uses_service,
+    keywords,
 )
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES, SH
@@ -162,12 +162,13 @@ async def _query(
     settings: SettingsDep,
 ) -> Response:
     """Checks that come before any work, then the query itself."""
-    if query_form(query) is QueryForm.UPDATE:
+    words = keywords(query)  # read once: the checks here and in _run ask of its keywords
+    if form_of(words) is QueryForm.UPDATE:
         raise _refuse_update()
     _check_complexity(query)
     _check_dataset(params)
     endpoint = str(request.url_for("sparql_get"))
-    return await _run(request, params, _with_base(query, endpoint), store, settings)
+    return await _run(request, params, _with_base(query, endpoint), words, store, settings)
 
 
 def _refuse_update() -> Forbidden:
@@ -212,11 +213,14 @@ async def _run(
     request: Request,
     params: list[tuple[str, str]],
     query: str,
+    words: list[str],
     store: StoreDep,
     settings: SettingsDep,
 ) -> Response:
-    form = query_form(query)  # _query has refused updates already
-    if not settings.federation and uses_service(query):
+    """``words``: the keywords of the query as sent (the BASE line added since is no
+    keyword that any check here asks about)."""
+    form = form_of(words)  # _query has refused updates already
+    if not settings.federation and "SERVICE" in words:
         raise BadRequest(
             "Federated queries (SERVICE) are switched off on this endpoint: they would let "
             "anyone make the server fetch arbitrary URLs."
@@ -227,7 +231,7 @@ async def _run(
     # others) but must be checked again before reuse; one with RAND() or NOW() never.
     headers = {
         "Vary": "Accept",
-        "Cache-Control": "no-cache" if is_repeatable(query) else "no-store",
+        "Cache-Control": "no-cache" if is_repeatable(words) else "no-store",
     }
     if settings.max_result_rows is not None:
         query = cap_rows(query, settings.max_result_rows)

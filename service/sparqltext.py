@@ -10,6 +10,7 @@ Strings, IRIs and comments are skipped whole, so a keyword inside them does not 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 
 _TOKEN = re.compile(
@@ -52,7 +53,12 @@ def keywords(text: str) -> list[str]:
 
 def query_form(text: str) -> QueryForm:
     """The form of the request: the first keyword after the prologue (BASE/PREFIX)."""
-    for word in keywords(text):
+    return form_of(keywords(text))
+
+
+def form_of(words: Iterable[str]) -> QueryForm:
+    """``query_form`` of a text whose ``keywords`` are ``words``."""
+    for word in words:
         if word in ("BASE", "PREFIX"):
             continue
         if word in QueryForm.__members__:
@@ -67,11 +73,11 @@ def query_form(text: str) -> QueryForm:
 NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 
 
-def is_repeatable(text: str) -> bool:
-    """Whether evaluating the query again on the same data gives the same answer: no call of
-    RAND, NOW, UUID, STRUUID or BNODE (a word that is a variable or a prefixed name does not
-    count)."""
-    return NONDETERMINISTIC.isdisjoint(keywords(text))
+def is_repeatable(words: Iterable[str]) -> bool:
+    """Whether evaluating a query (its ``keywords``) again on the same data gives the same
+    answer: no call of RAND, NOW, UUID, STRUUID or BNODE (a variable or a prefixed name of
+    that name does not count)."""
+    return NONDETERMINISTIC.isdisjoint(words)
 
 
 def uses_service(text: str) -> bool:
