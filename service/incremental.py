@@ -45,6 +45,7 @@ from pyshacl.graph_abstraction import DataGraph
 from pyshacl.rdfutil import load_from_source
 from rdflib import BNode, Graph, Literal, Node, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
@@ -131,7 +132,7 @@ async def fetch_context(store: Store, data: Graph, *, exclude_graph: str | None 
     first = await _facts(store, mentioned, exclude)
     second = await _facts(store, _iri_objects(first) - mentioned, exclude, NESTED)
     third = await _facts(store, _iri_objects(second) - mentioned, exclude, (RDF.type,))
-    context = Graph()
+    context = _MemoisedQueryGraph()
     add = context.add
     for triple in (*first, *second, *third):
         add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
@@ -184,6 +185,64 @@ class _MemoisedQueryGraph(Graph):
         return super().query(query_object, *args, **kwargs)
 
 
+class _ShapesGraph(Graph):
+    """The shapes, keeping the answer to each triple pattern until they change.
+
+    For every shape it evaluates, pySHACL lists the shape's predicates to find its constraint
+    parameters, and reads their values: the same few thousand questions of the same graph on
+    every validation, a sixth of a contribution's. The shapes change only when pySHACL adds
+    its system triples, the first time, and an answer is a handful of triples, so each is
+    kept."""
+
+    #: Patterns kept at most (each answer is kept until the graph changes); far more than
+    #: the shapes are ever asked, so a bound that is never reached in practice.
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answers: dict[tuple[Node | None, ...], tuple[tuple[Node, Node, Node], ...]] = {}
+
+    @classmethod
+    def of(cls, shapes: Graph) -> _ShapesGraph:
+        graph = cls()
+        for prefix, namespace in shapes.namespaces():
+            graph.bind(prefix, namespace)
+        graph += shapes
+        return graph
+
+    def triples(self, triple: Any) -> Any:  # type: ignore[override]
+        if isinstance(triple[1], PropertyPath):  # property paths are evaluated through triples()
+            return super().triples(triple)
+        answer = self._answers.get(triple)
+        if answer is None:
+            answer = tuple(super().triples(triple))  # type: ignore[arg-type]
+            if len(self._answers) >= self.LIMIT:
+                self._answers.clear()
+            self._answers[triple] = answer
+        return iter(answer)
+
+    def add(self, triple: Any) -> Any:  # type: ignore[override]
+        # pySHACL adds its system triples again for every validator made; they are there.
+        if triple not in self:
+            self._answers.clear()
+            super().add(triple)
+        return self
+
+    def addN(self, quads: Any) -> Any:  # type: ignore[override]
+        self._answers.clear()
+        return super().addN(quads)
+
+    def remove(self, triple: Any) -> Any:  # type: ignore[override]
+        self._answers.clear()
+        return super().remove(triple)
+
+
+def _copy(graph: Graph) -> _MemoisedQueryGraph:
+    copy = _MemoisedQueryGraph()
+    copy += graph
+    return copy
+
+
 def focus_nodes(
     data: Graph, context: Graph, objects_targeted: frozenset[URIRef]
 ) -> frozenset[Node]:
@@ -213,13 +272,44 @@ def focus_nodes(
 
 
 @dataclass(frozen=True)
+class _Facts:
+    """What target declarations ask of each focus node, read from the data graph once per
+    validation rather than once per shape: its classes (its types and their superclasses,
+    ``rdfs:subClassOf*`` as pySHACL follows it), the predicates it is the subject of and those
+    it is the object of."""
+
+    classes: dict[Node, frozenset[Node]]
+    subject_of: dict[Node, frozenset[Node]]
+    object_of: dict[Node, frozenset[Node]]
+
+    @classmethod
+    def read(cls, graph: Graph, focus: frozenset[Node]) -> _Facts:
+        superclasses: dict[Node, frozenset[Node]] = {}
+
+        def closure(node_type: Node) -> frozenset[Node]:
+            if node_type not in superclasses:
+                superclasses[node_type] = frozenset(
+                    graph.transitive_objects(node_type, RDFS.subClassOf)
+                )
+            return superclasses[node_type]
+
+        classes = {
+            node: frozenset().union(*(closure(t) for t in graph.objects(node, RDF.type)))
+            for node in focus
+        }
+        subject_of = {node: frozenset(graph.predicates(node, None)) for node in focus}
+        object_of = {node: frozenset(graph.predicates(None, node)) for node in focus}
+        return cls(classes, subject_of, object_of)
+
+
+@dataclass(frozen=True)
 class _Targets:
     """A shape's target declarations (SHACL §2.1.3), read from the shapes graph once."""
 
     nodes: frozenset[Node]
     classes: frozenset[Node]  # sh:targetClass, and the shape itself if it is a class
-    subjects_of: tuple[Node, ...]
-    objects_of: tuple[Node, ...]
+    subjects_of: frozenset[Node]
+    objects_of: frozenset[Node]
     advanced: bool  # sh:target (SPARQL): asked of pySHACL
 
     @property
@@ -234,34 +324,25 @@ class _Targets:
         return cls(
             frozenset(nodes),
             frozenset(classes) | frozenset(implicit),
-            tuple(subjects_of),
-            tuple(objects_of),
+            frozenset(subjects_of),
+            frozenset(objects_of),
             bool(shape.advanced_target()),
         )
 
-    def among(self, shape: Any, graph: Graph, focus: frozenset[Node]) -> list[Node]:
+    def among(self, shape: Any, graph: Graph, focus: frozenset[Node], facts: _Facts) -> list[Node]:
         """The nodes of ``focus`` this shape targets in ``graph``: what pySHACL's
         ``Shape.focus_nodes`` finds, narrowed to ``focus``, without scanning the graph for
         every instance of every target class (a fifth of a contribution's validation)."""
         if self.advanced:
             return [node for node in shape.focus_nodes(graph) if node in focus]
-        found = []
-        for node in focus:
-            if (
-                node in self.nodes
-                or any(self._instance_of(graph, t) for t in graph.objects(node, RDF.type))
-                or any(graph.value(node, p) is not None for p in self.subjects_of)
-                or any(graph.value(None, p, node) is not None for p in self.objects_of)
-            ):
-                found.append(node)
-        return found
-
-    def _instance_of(self, graph: Graph, node_type: Node) -> bool:
-        """Whether a node of ``node_type`` is an instance of a target class: the type or one
-        of its superclasses (``rdfs:subClassOf*`` in the graph, as pySHACL follows it)."""
-        if not self.classes:
-            return False
-        return any(c in self.classes for c in graph.transitive_objects(node_type, RDFS.subClassOf))
+        return [
+            node
+            for node in focus
+            if node in self.nodes
+            or not self.classes.isdisjoint(facts.classes[node])
+            or not self.subjects_of.isdisjoint(facts.subject_of[node])
+            or not self.objects_of.isdisjoint(facts.object_of[node])
+        ]
 
 
 def _validate_focus(
@@ -276,10 +357,11 @@ def _validate_focus(
     the top-level evaluation are narrowed; nested shapes see every value."""
     graph = validator.data_graph
     executor = validator.make_executor()
+    facts = _Facts.read(graph, focus)
     conforms = True
     reports: list[Any] = []
     for shape, targets in shapes:
-        targeted = targets.among(shape, graph, focus)
+        targeted = targets.among(shape, graph, focus, facts)
         if not targeted:
             continue
         shape_conforms, shape_reports = shape.validate(executor, graph, focus=targeted)
@@ -306,7 +388,7 @@ class IncrementalValidator:
     def __init__(self, shapes: Graph, ontology: Graph) -> None:
         self.shapes = shapes
         self.ontology = ontology
-        self._shapes_source = load_from_source(shapes, multigraph=False)
+        self._shapes_source = load_from_source(_ShapesGraph.of(shapes), multigraph=False)
         self._parsed_shapes: Any = None
         self._targeted: list[tuple[Any, _Targets]] = []
         self._lock = threading.Lock()  # the parsed shapes graph is not shared across threads
@@ -323,16 +405,13 @@ class IncrementalValidator:
     def from_project(cls, root: Path) -> IncrementalValidator:
         return cls(load_turtle_dir(root / "shapes"), load_turtle_dir(root / "ontology"))
 
-    def _run(self, focus: frozenset[Node], *graphs: Graph) -> tuple[list[ValidationResult], Graph]:
-        data = _MemoisedQueryGraph()
-        for graph in graphs:
-            data += graph
+    def _run(self, focus: frozenset[Node], data: Graph) -> tuple[list[ValidationResult], Graph]:
         options = {
             "inference": "none",
             "advanced": True,  # sh:SPARQLTarget
             "allow_warnings": True,
             "allow_infos": True,
-            "inplace": True,  # the graph is ours and thrown away
+            "inplace": True,  # without inference pySHACL changes nothing: no copy needed
             "logger": log,
             "debug": False,
             "abort_on_first": False,
@@ -365,13 +444,32 @@ class IncrementalValidator:
         return _results(report), report
 
     def validate_with_context(self, data: Graph, context: Graph) -> ValidationReport:
-        """Results ``data`` adds to ``context`` (blocking; see :meth:`validate`)."""
+        """Results ``data`` adds to ``context`` (blocking; see :meth:`validate`).
+
+        The context from ``fetch_context`` is borrowed rather than copied (copying it was a
+        sixth of a validation): the contribution and the class hierarchy are added to it for
+        the run and taken out again, so the caller gets it back as it was."""
         focus = focus_nodes(data, context, self.objects_targeted)
-        after, report = self._run(focus, context, data, self.hierarchy)
-        # The run without the contribution is only needed when there is something to subtract.
-        before = {_key(r) for r in self._run(focus, context, self.hierarchy)[0]} if after else set()
-        added = tuple(r for r in after if _key(r) not in before)
-        return ValidationReport(added, only_results(report, {_key(r) for r in added}))
+        graph = context if isinstance(context, _MemoisedQueryGraph) else _copy(context)
+        hierarchy = [t for t in self.hierarchy if t not in graph]
+        added = [t for t in data if t not in graph]
+        for triple in (*hierarchy, *added):
+            graph.add(triple)
+        try:
+            after, report = self._run(focus, graph)
+            before: set[tuple[Node | None, ...]] = set()
+            # The run without the contribution is only needed when there is something to
+            # subtract.
+            if after:
+                for triple in added:
+                    graph.remove(triple)
+                added = []
+                before = {_key(r) for r in self._run(focus, graph)[0]}
+        finally:
+            for triple in (*hierarchy, *added):
+                graph.remove(triple)
+        kept = tuple(r for r in after if _key(r) not in before)
+        return ValidationReport(kept, only_results(report, {_key(r) for r in kept}))
 
     async def validate(
         self, store: Store, data: Graph, *, exclude_graph: str | None = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDFS
 
-from service.incremental import IncrementalValidator, fetch_context, focus_nodes
+from service.incremental import IncrementalValidator, _ShapesGraph, fetch_context, focus_nodes
 from service.parsing import parse_rdf
 from service.store import OxigraphStore
 from service.validation import Validator
@@ -125,3 +126,32 @@ def test_focus_is_what_the_contribution_can_change() -> None:
         "person/p",  # becomes a target (sh:targetObjectsOf)
         "koppel/old",  # points back at a subject
     }  # not theme/food: its results depend on its own triples only
+
+
+@pytest.mark.anyio
+async def test_the_context_is_given_back_as_it_was(validators) -> None:
+    incremental, _ = validators
+    store = await _model_store()
+    await store.replace_graph(
+        f"{BASE}graph/data/old",
+        f"<{BASE}id/koppel/old> a <{BASE}def#Koppel> ; <{BASE}def#theme> <{BASE}id/theme/food> .",
+    )
+    # Invalid (a second theme is fine, a literal cohort is not): both runs happen.
+    data = parse_rdf(f'<{BASE}id/koppel/old> <{BASE}def#inCohort> "2024" .'.encode())
+    context = await fetch_context(store, data)
+    before = set(context)
+    report = incremental.validate_with_context(data, context)
+    assert report.violations
+    assert set(context) == before
+
+
+def test_the_shapes_graph_forgets_its_answers_when_it_changes() -> None:
+    source = Graph()
+    shape = URIRef(f"{BASE}shapes#S")
+    source.add((shape, RDFS.label, Literal("one")))
+    graph = _ShapesGraph.of(source)
+    assert set(graph.objects(shape, RDFS.label)) == {Literal("one")}
+    graph.add((shape, RDFS.label, Literal("two")))
+    assert set(graph.objects(shape, RDFS.label)) == {Literal("one"), Literal("two")}
+    graph.remove((shape, RDFS.label, Literal("one")))
+    assert set(graph.objects(shape, RDFS.label)) == {Literal("two")}
