@@ -7,9 +7,10 @@ request on its control socket (a few milliseconds, where starting an interpreter
 starts workers all the time; cheap starts keep that from eating the CPUs the other queries
 need. ``python -m service.query_worker FD STORE GENERATION`` runs one worker directly.
 
-Only the standard library and pyoxigraph are imported here, and the zygote opens no store and
-starts no thread before it forks: a worker opens its own read-only store afterwards. See
-``service.query_workers`` for why queries run in processes, and for the protocol.
+Only the standard library, pyoxigraph and ``service.memory`` (itself only the standard
+library) are imported here, and the zygote opens no store and starts no thread before it
+forks: a worker opens its own read-only store afterwards. See ``service.query_workers`` for
+why queries run in processes, and for the protocol.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import time
 from typing import Any
 
 import pyoxigraph as ox
+
+from service.memory import release_free_memory
 
 HEADER = struct.Struct("!cI")
 JOB, FORMAT, DATA, END, ERROR, FAILURE = b"J", b"F", b"D", b"Z", b"E", b"X"
@@ -185,6 +188,9 @@ def main(argv: list[str]) -> None:
         kind, payload = frame
         if kind == JOB:
             worker.answer(sock, json.loads(payload))
+            # What the query allocated is free now; without this the worker would keep it
+            # (a large join's hundreds of MB) until the pool replaced it.
+            release_free_memory()
 
 
 #: The zygote's answer to a fork request: the new worker's process id.
@@ -199,6 +205,7 @@ def zygote(control_fd: int) -> None:
     (``_exit_with_parent``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    release_free_memory()  # finds the C library once, for every worker forked from here
     control = socket.socket(fileno=control_fd)
     while True:
         message, fds, _, _ = socket.recv_fds(control, 4096, 1)
