@@ -7,9 +7,11 @@ curated data into it (idempotent: unchanged files are skipped), and closes it at
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -119,4 +121,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(void_router)
     app.include_router(sitemap_router)
     app.include_router(ldes_router)
+    app.openapi = _without_head(app)  # type: ignore[method-assign]
     return app
+
+
+def _without_head(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document without HEAD operations. Every GET route answers HEAD too (RFC
+    9110 §9.3.2, for link checkers and harvesters), and FastAPI would list each HEAD as an
+    operation with its GET's operationId: a duplicate, which OpenAPI forbids. HEAD is implied
+    by GET, as in most published APIs."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Duplicate Operation ID .*_head ", UserWarning)
+                schema = FastAPI.openapi(app)
+            for operations in schema.get("paths", {}).values():
+                operations.pop("head", None)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return openapi

@@ -331,7 +331,7 @@ def choose(request: Request, offered: tuple[Format, ...]) -> Format:
     return chosen
 
 
-@router.get("/catalog")
+@router.api_route("/catalog", methods=["GET", "HEAD"])
 async def catalog(
     request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
 ) -> Response:

@@ -125,7 +125,7 @@ def template_maker(request: Request, intake: Intake) -> TemplateMaker:
     return maker
 
 
-@router.get("/contributions/templates/")
+@router.api_route("/contributions/templates/", methods=["GET", "HEAD"])
 async def list_templates(request: Request, intake: IntakeDep) -> JSONResponse:
     maker = template_maker(request, intake)
     items = [
@@ -135,7 +135,7 @@ async def list_templates(request: Request, intake: IntakeDep) -> JSONResponse:
     return JSONResponse({"items": items})
 
 
-@router.get("/contributions/templates/{name}.ttl")
+@router.api_route("/contributions/templates/{name}.ttl", methods=["GET", "HEAD"])
 async def get_template(request: Request, name: str, intake: IntakeDep) -> Response:
     maker = template_maker(request, intake)
     if name not in maker.names():
@@ -177,7 +177,7 @@ def _page(
     )
 
 
-@router.get("/contribute")
+@router.api_route("/contribute", methods=["GET", "HEAD"])
 async def contribute_page(
     request: Request, templates: TemplatesDep, settings: SettingsDep, intake: IntakeDep
 ) -> Response:

@@ -288,7 +288,7 @@ async def submit(
     return JSONResponse(answer, status_code=201, headers={"Location": location})
 
 
-@router.get("/contributions")
+@router.api_route("/contributions", methods=["GET", "HEAD"])
 async def list_contributions(
     request: Request,
     intake: IntakeDep,
@@ -338,7 +338,7 @@ def _may_change(token: Token, contributor: str) -> None:
         raise Forbidden("Only its contributor or a curator may change this contribution.")
 
 
-@router.get("/contributions/{contribution_id}")
+@router.api_route("/contributions/{contribution_id}", methods=["GET", "HEAD"])
 async def get_contribution(request: Request, contribution_id: str, intake: IntakeDep) -> Response:
     _known_id(contribution_id)
     pending = intake.pending.get(contribution_id)

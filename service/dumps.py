@@ -347,8 +347,8 @@ def _validators(manifest: Manifest, *selectors: str) -> tuple[str, datetime]:
     return etag, manifest.built
 
 
-@router.get("/dumps", include_in_schema=False)
-@router.get("/dumps/")
+@router.api_route("/dumps", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/dumps/", methods=["GET", "HEAD"])
 async def dumps_index(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The manifest: every dump with size, media type and SHA-256, and the canonical hash."""
     manifest = await current_manifest(request, store, settings)
@@ -367,7 +367,7 @@ async def dumps_index(request: Request, store: StoreDep, settings: SettingsDep) 
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/dumps/{name}")
+@router.api_route("/dumps/{name}", methods=["GET", "HEAD"])
 async def dump_file(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:

@@ -22,10 +22,13 @@ only looks like a problem because the context stops at depth 2) never blocks a c
 while every conflict it creates does: a second founding date where one is allowed, a koppel
 pointing at a unit that does not exist, a person without recorded consent.
 
-pySHACL spends most of a small validation parsing the SPARQL of the shapes' ``sh:SPARQLTarget``
-again on every call; the data graph here memoises parsed queries, and the parsed shapes graph
-is built once and reused. With the narrowed focus, a 50-triple contribution against a store of
-a million triples takes about 30 ms (``bench/``).
+How pySHACL is driven, so that a small validation costs little (each found with a profiler):
+the parsed shapes are built once and reused; the data graph memoises parsed SPARQL (the
+shapes' ``sh:SPARQLTarget``); the shapes graph keeps its answers to triple patterns (pySHACL
+asks it the same questions on every run); constraint parameters are looked up in a set;
+each shape's targets are found among the focus nodes, whose types and predicates are read
+once; and the context is borrowed, not copied. A 50-triple contribution against a store of a
+million triples: ~10 ms for the context, ~12 ms for pySHACL (``bench/``).
 """
 
 from __future__ import annotations

@@ -59,10 +59,11 @@ ZYGOTE_TIMEOUT = 5.0
 DEMOTE_AFTER = 0.02
 DEMOTED_NICENESS = 19
 #: A worker holding more private memory than this after a job is replaced by a fresh fork.
-#: Each worker has its own RocksDB block caches and keeps what a large join allocated: after
-#: the benchmark's heavy questions the workers held 800 MB together where ``oxigraph serve``,
-#: one process with one cache, held 330 MB. A fork costs a few milliseconds; the table files
-#: stay in the system's page cache.
+#: Each worker has its own RocksDB block caches, and a large join's memory, though a worker
+#: gives what it freed back after each job (``service.memory.release_free_memory``), can stay
+#: in part (fragments of the heap still in use): after the benchmark's heavy questions the
+#: workers held 800 MB together where ``oxigraph serve``, one process with one cache, held
+#: 330 MB. A fork costs a few milliseconds; the table files stay in the system's page cache.
 MAX_WORKER_BYTES = 96 * 1024 * 1024
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -27,7 +27,7 @@ XML = '<?xml version="1.0" encoding="UTF-8"?>\n'
 router = APIRouter(tags=["sitemap"])
 
 
-@router.get("/sitemap.xml")
+@router.api_route("/sitemap.xml", methods=["GET", "HEAD"])
 async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     page = request.query_params.get("page")
     version = await etags.content_version(request, store)
@@ -71,7 +71,7 @@ async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> R
     return Response(body, media_type="application/xml", headers=headers)
 
 
-@router.get("/robots.txt", response_class=PlainTextResponse)
+@router.api_route("/robots.txt", methods=["GET", "HEAD"], response_class=PlainTextResponse)
 async def robots(request: Request) -> str:
     return (
         f"User-agent: *\nAllow: /\nDisallow: /sparql?\n\nSitemap: {request.base_url}sitemap.xml\n"

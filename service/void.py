@@ -215,7 +215,7 @@ def build_void(
 router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/.well-known/void")
+@router.api_route("/.well-known/void", methods=["GET", "HEAD"])
 async def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The VoID description (RDF only: Turtle unless the client asks for another)."""
     fmt = choose(request, VOID_FORMATS)
