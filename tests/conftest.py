@@ -7,14 +7,30 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from servers import OxigraphServer
 
+from service.app import create_app
+from service.config import Settings
 from service.store import OxigraphStore, RemoteSparqlStore, Store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def project_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app on the project's curated data in an in-memory store, dumps in a temporary
+    folder; one per test module, for tests that only read."""
+    settings = Settings(
+        store="memory", project_root=ROOT, dumps_dir=tmp_path_factory.mktemp("dumps")
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

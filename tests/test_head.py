@@ -3,14 +3,10 @@ data.europa.eu URL checker among them — ask for a distribution's headers with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
-from service.app import create_app
-from service.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [
@@ -28,12 +24,8 @@ PATHS = [
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        store="memory", project_root=ROOT, dumps_dir=tmp_path_factory.mktemp("dumps")
-    )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def client(project_client: TestClient) -> TestClient:
+    return project_client
 
 
 def test_every_get_route_answers_head(client: TestClient) -> None:

@@ -34,6 +34,16 @@ async def _model_store() -> OxigraphStore:
     return store
 
 
+async def _store_with_old_koppel() -> OxigraphStore:
+    """The model, and a published koppel without a cohort."""
+    store = await _model_store()
+    await store.replace_graph(
+        f"{BASE}graph/data/old",
+        f"<{BASE}id/koppel/old> a <{BASE}def#Koppel> ; <{BASE}def#theme> <{BASE}id/theme/food> .",
+    )
+    return store
+
+
 def _key(results: object) -> list[tuple[str, str]]:
     # Complex paths are blank nodes, different in each run: compare the focus and severity.
     return sorted(
@@ -72,12 +82,8 @@ async def test_context_is_what_the_contribution_touches_not_the_store(validators
 @pytest.mark.anyio
 async def test_problems_already_published_are_not_blamed_on_a_contribution(validators) -> None:
     incremental, _ = validators
-    store = await _model_store()
     # Published: a koppel without a cohort (a violation that is already there).
-    await store.replace_graph(
-        f"{BASE}graph/data/old",
-        f"<{BASE}id/koppel/old> a <{BASE}def#Koppel> ; <{BASE}def#theme> <{BASE}id/theme/food> .",
-    )
+    store = await _store_with_old_koppel()
     data = parse_rdf(f'<{BASE}id/koppel/old> <{BASE}def#nextStep> "verder"@nl .'.encode())
     report = await incremental.validate(store, data)
     assert report.conforms, [r.message("en") for r in report.results]
@@ -131,11 +137,7 @@ def test_focus_is_what_the_contribution_can_change() -> None:
 @pytest.mark.anyio
 async def test_the_context_is_given_back_as_it_was(validators) -> None:
     incremental, _ = validators
-    store = await _model_store()
-    await store.replace_graph(
-        f"{BASE}graph/data/old",
-        f"<{BASE}id/koppel/old> a <{BASE}def#Koppel> ; <{BASE}def#theme> <{BASE}id/theme/food> .",
-    )
+    store = await _store_with_old_koppel()
     # Invalid (a second theme is fine, a literal cohort is not): both runs happen.
     data = parse_rdf(f'<{BASE}id/koppel/old> <{BASE}def#inCohort> "2024" .'.encode())
     context = await fetch_context(store, data)

@@ -4,7 +4,6 @@ endpoint, dumps, examples, vocabularies; negotiation and 304."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,12 +20,8 @@ DATASET = URIRef("https://w3id.org/meent/catalog#dataset")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        store="memory", project_root=ROOT, dumps_dir=tmp_path_factory.mktemp("dumps")
-    )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def client(project_client: TestClient) -> TestClient:
+    return project_client
 
 
 @pytest.fixture(scope="module")
