@@ -126,10 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _without_head(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI document without HEAD operations. Every GET route answers HEAD too (RFC
-    9110 §9.3.2, for link checkers and harvesters), and FastAPI would list each HEAD as an
-    operation with its GET's operationId: a duplicate, which OpenAPI forbids. HEAD is implied
-    by GET, as in most published APIs."""
+    """The OpenAPI document without HEAD operations. Every GET route answers HEAD too
+    (``service.routing``), and FastAPI would list each HEAD as an operation with its GET's
+    operationId: a duplicate, which OpenAPI forbids. HEAD is implied by GET, as in most
+    published APIs."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

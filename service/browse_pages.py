@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from service.browse import Listing, class_counts, graph_counts, instances, search, under
 from service.deps import SettingsDep, StoreDep, TemplatesDep
@@ -18,11 +18,11 @@ from service.labels import label_of
 from service.linkeddata import SEGMENT
 from service.links import local_href
 from service.pages import HTML, not_found, not_modified, page_number, render, validators, vary
+from service.routing import Router
 from service.store import Store
 from service.vocab import PREFIXES
 
-router = APIRouter()
-GET = ["GET", "HEAD"]
+router = Router()
 MAX_QUERY = 200
 VOCABULARY_MACHINERY = tuple(PREFIXES[p] for p in ("owl", "rdfs", "sh"))
 
@@ -44,7 +44,7 @@ async def _labels(store: Store, iris: set[str]) -> dict[str, list[ox.Literal]]:
     return label_literals(await about(store, iris))
 
 
-@router.api_route("/", methods=GET)
+@router.get("/")
 async def landing(
     request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
 ) -> Response:
@@ -94,7 +94,7 @@ async def landing(
     )
 
 
-@router.api_route("/index", methods=GET)
+@router.get("/index")
 async def class_index(
     request: Request,
     store: StoreDep,
@@ -116,7 +116,7 @@ async def class_index(
     return await _index(request, store, settings, templates, listing, title=title, iri=class_)
 
 
-@router.api_route("/doc/{type_}", methods=GET)
+@router.get("/doc/{type_}")
 async def type_index(
     type_: str, request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
 ) -> Response:
@@ -130,7 +130,7 @@ async def type_index(
     return await _index(request, store, settings, templates, listing, title=type_, iri=prefix)
 
 
-@router.api_route("/id/{type_}", methods=GET)
+@router.get("/id/{type_}")
 async def type_index_iri(type_: str, request: Request) -> Response:
     # The list is a document about the things under …/id/{type}/: same 303 as a thing's IRI.
     query = request.url.query
@@ -183,7 +183,7 @@ async def _index(
     )
 
 
-@router.api_route("/search", methods=GET)
+@router.get("/search")
 async def search_page(
     request: Request,
     store: StoreDep,

@@ -27,7 +27,7 @@ from datetime import datetime
 
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from service import etags
@@ -37,6 +37,7 @@ from service.deps import SettingsDep, StoreDep, TemplatesDep
 from service.dumps import BY_NAME, Manifest, current_manifest, download_url
 from service.errors import NotAcceptable
 from service.pages import HTML, render
+from service.routing import Router
 from service.store import Store
 from service.vocab import PREFIXES, VCARD
 
@@ -321,7 +322,7 @@ async def freshness(
     return headers, modified
 
 
-router = APIRouter(tags=["catalogue"])
+router = Router(tags=["catalogue"])
 
 
 def choose(request: Request, offered: tuple[Format, ...]) -> Format:
@@ -331,7 +332,7 @@ def choose(request: Request, offered: tuple[Format, ...]) -> Format:
     return chosen
 
 
-@router.api_route("/catalog", methods=["GET", "HEAD"])
+@router.get("/catalog")
 async def catalog(
     request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
 ) -> Response:

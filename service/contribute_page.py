@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from service.contribution_record import CC_BY
@@ -29,9 +29,10 @@ from service.intake import Checked, Intake
 from service.pages import render
 from service.parsing import RdfSyntaxError
 from service.reports import compact
+from service.routing import Router
 from service.templates_from_shapes import TemplateMaker
 
-router = APIRouter(tags=["contributions"])
+router = Router(tags=["contributions"])
 #: What a form may add around the contribution itself (field names, boundaries, the token).
 FORM_OVERHEAD = 64 * 1024
 UPLOAD_TYPES = {".nt": "application/n-triples", ".jsonld": "application/ld+json"}
@@ -125,7 +126,7 @@ def template_maker(request: Request, intake: Intake) -> TemplateMaker:
     return maker
 
 
-@router.api_route("/contributions/templates/", methods=["GET", "HEAD"])
+@router.get("/contributions/templates/")
 async def list_templates(request: Request, intake: IntakeDep) -> JSONResponse:
     maker = template_maker(request, intake)
     items = [
@@ -135,7 +136,7 @@ async def list_templates(request: Request, intake: IntakeDep) -> JSONResponse:
     return JSONResponse({"items": items})
 
 
-@router.api_route("/contributions/templates/{name}.ttl", methods=["GET", "HEAD"])
+@router.get("/contributions/templates/{name}.ttl")
 async def get_template(request: Request, name: str, intake: IntakeDep) -> Response:
     maker = template_maker(request, intake)
     if name not in maker.names():
@@ -177,7 +178,7 @@ def _page(
     )
 
 
-@router.api_route("/contribute", methods=["GET", "HEAD"])
+@router.get("/contribute")
 async def contribute_page(
     request: Request, templates: TemplatesDep, settings: SettingsDep, intake: IntakeDep
 ) -> Response:

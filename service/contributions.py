@@ -22,7 +22,7 @@ import time
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.config import Settings
@@ -42,10 +42,11 @@ from service.errors import (
 )
 from service.intake import FORMATS, PAGE_SIZE, Checked, Intake, now
 from service.parsing import RdfSyntaxError
+from service.routing import Router
 from service.tokens import AuthFailures, Token
 
 log = logging.getLogger("meent")
-router = APIRouter(tags=["contributions"])
+router = Router(tags=["contributions"])
 ID = re.compile(r"^[0-9]{8}-[0-9a-f]{12}$")
 #: Pages of the list of contributions a client may ask for (of PAGE_SIZE each).
 MAX_PAGES = 100_000
@@ -288,7 +289,7 @@ async def submit(
     return JSONResponse(answer, status_code=201, headers={"Location": location})
 
 
-@router.api_route("/contributions", methods=["GET", "HEAD"])
+@router.get("/contributions")
 async def list_contributions(
     request: Request,
     intake: IntakeDep,
@@ -338,7 +339,7 @@ def _may_change(token: Token, contributor: str) -> None:
         raise Forbidden("Only its contributor or a curator may change this contribution.")
 
 
-@router.api_route("/contributions/{contribution_id}", methods=["GET", "HEAD"])
+@router.get("/contributions/{contribution_id}")
 async def get_contribution(request: Request, contribution_id: str, intake: IntakeDep) -> Response:
     _known_id(contribution_id)
     pending = intake.pending.get(contribution_id)

@@ -45,13 +45,14 @@ from typing import IO, Any
 import anyio
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from service import etags
 from service.config import Settings
 from service.deps import SettingsDep, StoreDep
 from service.errors import NotFound
+from service.routing import Router
 from service.store import Solutions, Store
 from service.store_common import STAGING
 from service.vocab import PREFIXES
@@ -339,7 +340,7 @@ def download_url(request: Request, name: str) -> str:
     return str(request.base_url) + "dumps/" + name
 
 
-router = APIRouter(tags=["dumps"])
+router = Router(tags=["dumps"])
 
 
 def _validators(manifest: Manifest, *selectors: str) -> tuple[str, datetime]:
@@ -347,8 +348,8 @@ def _validators(manifest: Manifest, *selectors: str) -> tuple[str, datetime]:
     return etag, manifest.built
 
 
-@router.api_route("/dumps", methods=["GET", "HEAD"], include_in_schema=False)
-@router.api_route("/dumps/", methods=["GET", "HEAD"])
+@router.get("/dumps", include_in_schema=False)
+@router.get("/dumps/")
 async def dumps_index(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The manifest: every dump with size, media type and SHA-256, and the canonical hash."""
     manifest = await current_manifest(request, store, settings)
@@ -367,7 +368,7 @@ async def dumps_index(request: Request, store: StoreDep, settings: SettingsDep) 
     return JSONResponse(body, headers=headers)
 
 
-@router.api_route("/dumps/{name}", methods=["GET", "HEAD"])
+@router.get("/dumps/{name}")
 async def dump_file(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:

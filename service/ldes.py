@@ -19,15 +19,16 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from service.conneg import GRAPH_FORMATS, Format, by_name, negotiate, supported
 from service.deps import SettingsDep, StoreDep
 from service.errors import BadRequest, NotAcceptable, NotFound
 from service.etags import http_date, not_modified
+from service.routing import Router
 from service.state import Change
 
-router = APIRouter()
+router = Router()
 
 LDES = "https://w3id.org/ldes#"
 TREE = "https://w3id.org/tree#"
@@ -91,7 +92,7 @@ def _page_url(request: Request, number: int) -> str:
     return str(request.url_for("ldes_page", number=str(number)))
 
 
-@router.api_route("/ldes", methods=["GET", "HEAD"], response_model=None)
+@router.get("/ldes", response_model=None)
 async def ldes_stream(request: Request, settings: SettingsDep) -> Response:
     """The event stream: what it is and where its first page is."""
     stream = _n(f"{settings.base_iri}ldes")
@@ -107,7 +108,7 @@ async def ldes_stream(request: Request, settings: SettingsDep) -> Response:
     return _respond(request, quads, f"ldes-stream-{view.value}", None, OPEN_PAGE)
 
 
-@router.api_route("/ldes/{number}", methods=["GET", "HEAD"], response_model=None)
+@router.get("/ldes/{number}", response_model=None)
 async def ldes_page(
     number: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from service.conneg import Format
 from service.deps import SettingsDep, StoreDep, TemplatesDep
@@ -41,11 +41,11 @@ from service.pages import (
     vary,
 )
 from service.resource_view import build
+from service.routing import Router
 from service.schemaorg import json_ld
 from service.vocab import PREFIXES
 
-router = APIRouter()
-GET = ["GET", "HEAD"]
+router = Router()
 #: A type segment or slug: lowercase ASCII, digits and hyphens (DESIGN §2), a little wider
 #: so an IRI minted elsewhere in the same space still resolves.
 SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]*$")
@@ -59,7 +59,7 @@ def _see_other(location: str, request: Request) -> Response:
     )
 
 
-@router.api_route("/id/{type_}/{slug}", methods=GET)
+@router.get("/id/{type_}/{slug}")
 async def thing(
     type_: str,
     slug: str,
@@ -76,7 +76,7 @@ async def thing(
     return _see_other(f"/doc/{type_}/{slug}", request)
 
 
-@router.api_route("/doc/{type_}/{slug}", methods=GET)
+@router.get("/doc/{type_}/{slug}")
 async def document(
     type_: str,
     slug: str,
@@ -97,7 +97,7 @@ async def document(
     return await _resource(request, store, settings, templates, iri, fmt, base_path, alternates)
 
 
-@router.api_route("/resource", methods=GET)
+@router.get("/resource")
 async def resource(
     request: Request,
     store: StoreDep,

@@ -13,7 +13,7 @@ import re
 
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from service import etags
 from service.conneg import Format
@@ -33,11 +33,11 @@ from service.pages import (
     validators,
     vary,
 )
+from service.routing import Router
 from service.store import Store
 from service.vocab import PREFIXES
 
-router = APIRouter()
-GET = ["GET", "HEAD"]
+router = Router()
 JSON_LD = "application/ld+json"
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -128,12 +128,12 @@ def _route(name: str, extension: str | None):
 
 
 def _register(name: str) -> None:
-    router.add_api_route(f"/{name}", _route(name, None), methods=GET, name=name)
+    router.get(f"/{name}", name=name)(_route(name, None))
     for fmt in DOC_FORMATS:
-        router.add_api_route(f"/{name}.{fmt.extension}", _route(name, fmt.extension), methods=GET)
+        router.get(f"/{name}.{fmt.extension}")(_route(name, fmt.extension))
 
 
-@router.api_route("/def/context.jsonld", methods=GET)
+@router.get("/def/context.jsonld")
 async def jsonld_context(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     checks = await validators(request, store, JSON_LD)
     unchanged = not_modified(request, checks, {})
@@ -144,7 +144,7 @@ async def jsonld_context(request: Request, store: StoreDep, settings: SettingsDe
     return Response(body, media_type=JSON_LD, headers=checks.headers())
 
 
-@router.api_route("/def/{version}", methods=GET)
+@router.get("/def/{version}")
 async def versioned(version: str) -> Response:
     """``owl:versionIRI`` ``…/def/1.0.0``: only the current version is served."""
     if not VERSION.match(version):

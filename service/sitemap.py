@@ -10,13 +10,14 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
 from service import etags
 from service.catalog import modified_time
 from service.deps import SettingsDep, StoreDep
 from service.errors import NotFound
+from service.routing import Router
 from service.store import Solutions
 
 #: sitemaps.org: "no more than 50,000 URLs".
@@ -24,10 +25,10 @@ PAGE_SIZE = 50_000
 NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
-router = APIRouter(tags=["sitemap"])
+router = Router(tags=["sitemap"])
 
 
-@router.api_route("/sitemap.xml", methods=["GET", "HEAD"])
+@router.get("/sitemap.xml")
 async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     page = request.query_params.get("page")
     version = await etags.content_version(request, store)
@@ -71,7 +72,7 @@ async def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> R
     return Response(body, media_type="application/xml", headers=headers)
 
 
-@router.api_route("/robots.txt", methods=["GET", "HEAD"], response_class=PlainTextResponse)
+@router.get("/robots.txt", response_class=PlainTextResponse)
 async def robots(request: Request) -> str:
     return (
         f"User-agent: *\nAllow: /\nDisallow: /sparql?\n\nSitemap: {request.base_url}sitemap.xml\n"

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from service.conneg import (
@@ -38,6 +38,7 @@ from service.errors import (
     problem,
 )
 from service.queries import examples_graph, read_queries
+from service.routing import Router
 from service.service_description import SD_PREFIXES, service_description
 from service.sparqltext import (
     QueryForm,
@@ -50,7 +51,7 @@ from service.sparqltext import (
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES, SH
 
-router = APIRouter()
+router = Router()
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -324,7 +325,7 @@ async def _rest(request: Request, stream: ResultStream, first: bytes) -> AsyncIt
         await stream.aclose()
 
 
-@router.api_route("/sparql", methods=["GET", "HEAD"], response_model=None)
+@router.get("/sparql", response_model=None)
 async def sparql_get(
     request: Request, store: StoreDep, settings: SettingsDep, templates: TemplatesDep
 ) -> Response:
@@ -443,7 +444,7 @@ def _editor(request: Request, settings: SettingsDep, templates: TemplatesDep) ->
     )
 
 
-@router.api_route("/.well-known/sparql-examples", methods=["GET", "HEAD"], response_model=None)
+@router.get("/.well-known/sparql-examples", response_model=None)
 async def sparql_examples(request: Request, settings: SettingsDep) -> Response:
     """The example research questions of ``queries/`` as ``sh:SPARQLExecutable`` resources
     (as SIB's sparql-examples publishes them), targeting this endpoint."""

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from service import etags
@@ -39,6 +39,7 @@ from service.catalog import (
 from service.conneg import GRAPH_FORMATS
 from service.deps import SettingsDep, StoreDep
 from service.dumps import DUMPS, current_manifest, download_url
+from service.routing import Router
 from service.store import Solutions, Store
 
 VOID = "http://rdfs.org/ns/void#"
@@ -212,10 +213,10 @@ def build_void(
     return graph.triples
 
 
-router = APIRouter(tags=["catalogue"])
+router = Router(tags=["catalogue"])
 
 
-@router.api_route("/.well-known/void", methods=["GET", "HEAD"])
+@router.get("/.well-known/void")
 async def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The VoID description (RDF only: Turtle unless the client asks for another)."""
     fmt = choose(request, VOID_FORMATS)
