@@ -112,6 +112,26 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _by_phase(by_phase: dict[str, dict[str, int]], servers: list[str]) -> list[str]:
+    """The peak of each server in each phase (a research question at the run's concurrency,
+    the mix, the pages, the stream, the contributions), in the order they ran."""
+    if not by_phase:
+        return []
+    phases = list(dict.fromkeys(phase for name in servers for phase in by_phase.get(name, {})))
+    rows = []
+    for phase in phases:
+        found = [by_phase.get(name, {}).get(phase) for name in servers]
+        rows.append([phase, *(f"{v / MB:,.0f} MB" if v else "—" for v in found)])
+    return [
+        "",
+        "### Peak by phase",
+        "",
+        "Each server's peak while each phase ran (— where the server had no part in it).",
+        "",
+        _table(["phase", *servers], rows),
+    ]
+
+
 def markdown(r: dict[str, Any]) -> str:
     a = r["args"]
     servers = list(r["mix"])
@@ -295,6 +315,7 @@ def markdown(r: dict[str, Any]) -> str:
         "store read-only). Proportional set size counts the pages they share (forked from "
         "one zygote) once in all; a sum of resident sizes would count them once per process.",
     ]
+    out += _by_phase(r.get("peak_by_phase", {}), servers)
     rd = r["rdflib"]
     out += ["", "## rdflib-endpoint", ""]
     if rd.get("ran"):

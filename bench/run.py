@@ -363,7 +363,7 @@ async def stream(server: Server, sampler: MemorySampler, errors: Errors, timeout
         on_chunk=on_chunk,
         timeout=timeout,
     )
-    peak = max(sampler.window.get(server.name, 0), sampler.sample(server.name))
+    peak = sampler.window_peak(server.name)
     if answer.status != 200:
         errors.add(server.name, f"streaming SELECT: HTTP {answer.status}")
     return {
@@ -668,6 +668,8 @@ async def run(args: argparse.Namespace) -> int:
 
             per_query: dict[str, dict[str, Measured]] = {}
             mixes: dict[str, Measured] = {}
+            # Each server's peak memory in each phase: where a peak happens says what made it.
+            by_phase: dict[str, dict[str, int]] = {s.name: {} for s in targets}
             for server in targets:
                 timeout = (
                     args.rdflib_timeout if server.name == "rdflib-endpoint" else args.query_timeout
@@ -677,6 +679,7 @@ async def run(args: argparse.Namespace) -> int:
                     if query.name in too_slow[server.name]:
                         continue
                     say(f"{server.name}: {query.name}")
+                    sampler.open_window(server.name)
                     per_query[server.name][query.name] = await measure(
                         server,
                         query.name,
@@ -687,7 +690,9 @@ async def run(args: argparse.Namespace) -> int:
                         errors=errors,
                         warm_pass=len(query.instances) if query.repeated else None,
                     )
+                    by_phase[server.name][query.name] = sampler.window_peak(server.name)
                 say(f"{server.name}: the mix")
+                sampler.open_window(server.name)
                 stats = await client.drive(
                     "127.0.0.1",
                     server.port,
@@ -698,6 +703,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
                 if stats.timeouts:
                     await wait_responsive(server, timeout * 10)
+                by_phase[server.name]["the mix"] = sampler.window_peak(server.name)
                 errors.add_stats(server.name, "mix", stats)
                 mixes[server.name] = Measured(stats)
             results["per_query"] = {
@@ -713,7 +719,9 @@ async def run(args: argparse.Namespace) -> int:
             }
 
             say("Meent: resource pages")
+            sampler.open_window(meent.name)
             pages = await page_measurements(meent, catalogue, args, errors)
+            by_phase[meent.name]["resource pages"] = sampler.window_peak(meent.name)
             results["pages"] = {label: m.as_dict() for label, m in pages.items()}
 
             say("streaming every triple as a SELECT")
@@ -725,12 +733,16 @@ async def run(args: argparse.Namespace) -> int:
                     errors.add(target.name, f"streaming SELECT: no answer ({error})")
                     continue
                 results["stream"][target.name] = found
+                by_phase[target.name]["streaming SELECT"] = found["peak_rss"]
             rows = {name: found["rows"] for name, found in results["stream"].items()}
             if len(rows) == 2 and rows[meent.name] != rows[oxigraph.name]:
                 errors.add(meent.name, "streaming SELECT: row count differs from oxigraph serve")
 
             say("Meent: contributions")
+            sampler.open_window(meent.name)
             results["contributions"] = await contributions(meent, token, args, errors)
+            by_phase[meent.name]["contributions"] = sampler.window_peak(meent.name)
+            results["peak_by_phase"] = by_phase
             results["peak_rss"] = {s.name: sampler.peak.get(s.name, 0) for s in targets}
         finally:
             for server in running:

@@ -251,6 +251,12 @@ class MemorySampler:
             self.window[name] = 0
         return self.sample(name)
 
+    def window_peak(self, name: str) -> int:
+        """The peak since ``open_window(name)``, counting a sample taken now."""
+        now = self.sample(name)
+        with self._lock:
+            return max(self.window.get(name, 0), now)
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             with self._lock:

@@ -73,6 +73,18 @@ def test_a_tiny_run_writes_the_report_without_errors(tmp_path: Path) -> None:
         lookup = results["per_query"][name]["lookup"]
         assert lookup["cold_requests"] == 2000 and lookup["cold_throughput"] > 0, name
     assert "cold_throughput" not in results["per_query"]["Meent"]["four-way-join"]
+    # The peak memory of each phase, per server: every question each server answered, the
+    # mix and the stream; pages and contributions are Meent's alone. No phase's peak is above
+    # the run's.
+    by_phase = results["peak_by_phase"]
+    for name in servers:
+        phases = set(results["per_query"][name]) | {"the mix"}
+        phases |= {"streaming SELECT"} if name != "rdflib-endpoint" else set()
+        assert phases <= set(by_phase[name]), name
+        assert 0 < max(by_phase[name].values()) <= results["peak_rss"][name], name
+    assert {"resource pages", "contributions"} <= set(by_phase["Meent"])
+    assert "resource pages" not in by_phase["oxigraph serve"]
+    assert "### Peak by phase" in report
     # The bulk load compared apart, at its own size, and cleaned up after.
     assert results["load_at_scale"]["triples"] > results["load"]["triples"]
     assert f"at {results['load_at_scale']['triples']:,} triples" in report
