@@ -114,6 +114,15 @@ class Settings(BaseSettings):
             "Default: two per CPU, at least four."
         ),
     )
+    long_queries: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Public SPARQL queries past their first 0.5 s that run at once on the embedded "
+            "on-disk store; the others wait, paused, with their timeout running. "
+            "Default: one per CPU."
+        ),
+    )
     max_result_rows: int | None = Field(
         default=None,
         ge=1,

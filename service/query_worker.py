@@ -16,6 +16,7 @@ why queries run in processes, and for the protocol.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -161,9 +162,19 @@ class _Evaluator:
             del result
 
 
+#: prctl's option for "send me this signal when my parent dies" (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
 def _exit_with_parent() -> None:
-    """Exit when the parent dies, even in the middle of a query (which releases the GIL)."""
+    """Exit when the parent dies, even in the middle of a query (which releases the GIL).
+    On Linux the kernel kills the worker then, even one the pool has paused (SIGSTOP), whose
+    watching thread cannot run; elsewhere the thread is all there is."""
     parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took hold
+        os._exit(0)
 
     def watch() -> None:
         while True:

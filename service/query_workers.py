@@ -46,6 +46,7 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
+from service.long_queries import Changes, LongQueries
 from service.memory import ARENAS
 from service.query_worker import CHUNK_SIZE, DATA, END, ERROR, FAILURE, FORMAT, HEADER, JOB, PID
 
@@ -58,13 +59,22 @@ ZYGOTE_TIMEOUT = 5.0
 #: share of a normal process when they compete).
 DEMOTE_AFTER = 0.02
 DEMOTED_NICENESS = 19
+#: Seconds after which a job is *long*: it runs only in one of the pool's long slots, and
+#: waits, paused, while they are taken (``service.long_queries``). Well above the time a
+#: lookup takes even on a busy machine, so that lookups are never paused.
+LONG_AFTER = 0.5
+#: Seconds a long job may keep its slot while others wait, before it gives the slot up to
+#: the one with the least claim (``service.long_queries``) and waits in turn.
+LONG_QUANTUM = 10.0
+#: How often a running long job's reader asks whether a slot should change hands.
+LONG_TICK = 0.5
 #: A worker holding more private memory than this after a job is replaced by a fresh fork.
-#: Each worker has its own RocksDB block caches, and a large join's memory, though a worker
-#: gives what it freed back after each job (``service.memory.release_free_memory``), can stay
-#: in part (fragments of the heap still in use): after the benchmark's heavy questions the
-#: workers held 800 MB together where ``oxigraph serve``, one process with one cache, held
-#: 330 MB. A fork costs a few milliseconds; the table files stay in the system's page cache.
-MAX_WORKER_BYTES = 96 * 1024 * 1024
+#: Each worker's read-only store has its own RocksDB block cache, which grows to ~65 MB at a
+#: million triples once a few large questions have read their blocks; ``oxigraph serve``, one
+#: process, has one. Here the cache buys no speed: the table files are in the system's page
+#: cache, and the benchmark's heavy questions took as long on a warm cache as on a cold one.
+#: So a worker whose cache has grown is replaced: a fork and a read-only open take ~15 ms.
+MAX_WORKER_BYTES = 32 * 1024 * 1024
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 Reason = Literal["query", "timeout", "busy", "unavailable"]
@@ -84,6 +94,12 @@ class WorkerError(Exception):
 
 class _WorkerGone(Exception):
     """The worker's socket closed: it died (or was killed)."""
+
+
+def default_long_slots() -> int:
+    """Long queries that run at once when the settings do not say: one per CPU (see
+    ``service.long_queries`` for why no more)."""
+    return os.cpu_count() or 1
 
 
 def default_size() -> int:
@@ -197,7 +213,11 @@ class _Worker:
     buffer: bytearray = field(default_factory=bytearray)
     job_started: float = 0.0
     demoted: bool = False
+    long: bool = False  # the job is long (LONG_AFTER): the pool schedules it
+    paused: bool = False
     on_demote: Callable[[], None] = lambda: None
+    on_long: Callable[[_Worker], None] = lambda worker: None
+    on_tick: Callable[[], None] = lambda: None
 
     @property
     def pid(self) -> int:
@@ -250,19 +270,34 @@ class _Worker:
             buffer += data
 
     async def receive_before(self, deadline: float) -> tuple[bytes, bytes]:
-        """The next frame; TimeoutError at ``deadline``. A job running longer than
-        DEMOTE_AFTER loses CPU priority first (receive() can be cancelled and resumed)."""
-        # Checked here too: when data is waiting, receive() never suspends, and a cancel
-        # scope only acts where its task suspends.
-        if anyio.current_time() >= deadline:
-            raise TimeoutError
-        demote_at = self.job_started + DEMOTE_AFTER
-        if not self.demoted and demote_at < deadline:
-            with anyio.move_on_after(max(0.0, demote_at - anyio.current_time())):
+        """The next frame; TimeoutError at ``deadline``. While it waits, a job running
+        longer than DEMOTE_AFTER loses CPU priority, one running longer than LONG_AFTER is
+        handed to the pool's schedule of long jobs, and a long one asks every LONG_TICK
+        whether its slot should change hands (receive() can be cancelled and resumed)."""
+        while True:
+            # Checked here too: when data is waiting, receive() never suspends, and a cancel
+            # scope only acts where its task suspends.
+            now = anyio.current_time()
+            if now >= deadline:
+                raise TimeoutError
+            if not self.demoted and now >= self.job_started + DEMOTE_AFTER:
+                self.demote()
+            if not self.long and now >= self.job_started + LONG_AFTER:
+                self.long = True
+                self.on_long(self)
+            elif self.long:
+                self.on_tick()
+            if not self.demoted:
+                step = self.job_started + DEMOTE_AFTER
+            elif not self.long:
+                step = self.job_started + LONG_AFTER
+            else:
+                step = now + LONG_TICK
+            if step >= deadline:
+                with anyio.fail_after(_remaining(deadline)):
+                    return await self.receive()
+            with anyio.move_on_after(max(0.0, step - now)):
                 return await self.receive()
-            self.demote()
-        with anyio.fail_after(_remaining(deadline)):
-            return await self.receive()
 
     def demote(self) -> None:
         """Give the process the lowest CPU priority, so that short queries keep the CPUs while
@@ -272,6 +307,18 @@ class _Worker:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, self.pid, DEMOTED_NICENESS)
         self.on_demote()
+
+    def pause(self) -> None:
+        """Stop the process where it is (SIGSTOP): it uses no CPU and allocates nothing until
+        ``resume``; SIGKILL still ends it."""
+        self.paused = True
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.paused = False
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGCONT)
 
     def promote(self) -> bool:
         """Give a demoted process its normal priority back; False where that is not allowed
@@ -310,6 +357,10 @@ class QueryWorkerPool:
     finds none free waits (at most ``WAITING_PER_WORKER * size`` jobs wait; the wait counts
     against the job's deadline). Use from one event loop; ``close()`` kills every
     worker. ``errors`` turns a WorkerError into the exception callers should see.
+
+    At most ``long_slots`` jobs past LONG_AFTER run at once; the others are paused where they
+    are (SIGSTOP) and resumed when ``service.long_queries`` gives them a slot. Their
+    deadlines run meanwhile.
     """
 
     def __init__(
@@ -319,11 +370,15 @@ class QueryWorkerPool:
         errors: Callable[[WorkerError], Exception] = lambda error: error,
         *,
         limit: int | None = None,
+        long_slots: int | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a query worker pool needs at least one worker")
         self.path = path
         self.size = size
+        self._long: LongQueries[_Worker] = LongQueries(
+            long_slots if long_slots is not None else default_long_slots(), LONG_QUANTUM
+        )
         # Each worker is a process of ~30–60 MB; past the limit, long queries do hold workers
         # that short ones then wait for.
         self.limit = max(size, limit if limit is not None else 3 * size)
@@ -358,7 +413,9 @@ class QueryWorkerPool:
             self._zygote = None
             raise
         ours.setblocking(False)
-        worker = _Worker(process, ours, on_demote=self._demoted)
+        worker = _Worker(
+            process, ours, on_demote=self._demoted, on_long=self._became_long, on_tick=self._tick
+        )
         self._workers.add(worker)
         self._idle.insert(0, worker)
         self._free.release()
@@ -417,10 +474,34 @@ class QueryWorkerPool:
         finally:
             self._waiting -= 1
 
+    def _became_long(self, worker: _Worker) -> None:
+        self._apply(self._long.start(worker, anyio.current_time()))
+
+    def _tick(self) -> None:
+        self._apply(self._long.tick(anyio.current_time()))
+
+    def _apply(self, changes: Changes[_Worker]) -> None:
+        for worker in changes.pause:
+            worker.pause()
+        for worker in changes.resume:
+            worker.resume()
+
+    def _end_long(self, worker: _Worker) -> None:
+        """A job ended (answered, failed, killed): its long slot, or its place in the queue,
+        goes to another. A worker paused after its last frame had gone is resumed, so that
+        it can take the next job."""
+        if worker in self._long:
+            self._apply(self._long.end(worker, anyio.current_time()))
+        worker.long = False
+        if worker.paused and worker.alive():
+            worker.resume()
+        worker.paused = False
+
     def _release(self, worker: _Worker) -> None:
         """Give a worker that finished its job back to the pool — unless the pool is closing,
         it was demoted and cannot get its priority back, it holds more than MAX_WORKER_BYTES,
         or the pool has more than it needs (it grew while long queries ran)."""
+        self._end_long(worker)
         if (
             self._closed
             or (worker.demoted and not worker.promote())
@@ -437,6 +518,7 @@ class QueryWorkerPool:
     def _retire(self, worker: _Worker) -> None:
         """Kill a worker (mid-job, or dead already); start others if the pool needs them."""
         worker.kill()
+        self._end_long(worker)
         self._workers.discard(worker)
         if not self._closed:
             # When none can be started the pool shrinks; a pool with none left says so.

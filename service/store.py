@@ -281,7 +281,10 @@ def open_store(settings: Settings) -> Store:
                 f"cannot create the store directory {path}: {error.strerror or error}"
             ) from None
     return OxigraphStore(
-        path, state=_open_state(settings.state_path), query_workers=settings.query_workers
+        path,
+        state=_open_state(settings.state_path),
+        query_workers=settings.query_workers,
+        long_queries=settings.long_queries,
     )
 
 

@@ -99,6 +99,7 @@ class OxigraphStore:
         *,
         state: StateDB | None = None,
         query_workers: int | None = None,
+        long_queries: int | None = None,
     ) -> None:
         try:
             self._store = ox.Store(str(path)) if path is not None else ox.Store()
@@ -122,7 +123,9 @@ class OxigraphStore:
         self._next_reopen = 0.0
         self._pool = None
         if path is not None:
-            self._pool = QueryWorkerPool(path, query_workers or default_size(), _pool_error)
+            self._pool = QueryWorkerPool(
+                path, query_workers or default_size(), _pool_error, long_slots=long_queries
+            )
         self._generation = 0  # bumped by every write; the workers' stores follow it
         self._flush_lock = anyio.Lock()
         self._last_flush = 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -50,7 +51,7 @@ class MeentServer:
     """A real ``meent serve`` on ``store`` (its own session, so a signal reaches only it),
     its output appended to ``log``."""
 
-    def __init__(self, store: Path, log: Path) -> None:
+    def __init__(self, store: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("ab")
@@ -60,6 +61,7 @@ class MeentServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
 
     def wait_ready(self, until: float) -> None:

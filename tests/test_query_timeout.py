@@ -34,6 +34,11 @@ TRIPLES = 30_000
 TIMEOUT = 1.0
 #: Every pair of triples: 9·10⁸ rows to count, minutes of work for the engine.
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d }"
+# 3,000 × 6,000 solutions counted: a few seconds, long (past LONG_AFTER), and it ends.
+LONG = (
+    f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a <{EX}p/1> ?b . "
+    f"VALUES ?q {{ <{EX}p/2> <{EX}p/3> }} ?c ?q ?d }}"
+)
 LOOKUP = f"SELECT ?o WHERE {{ <{EX}s/123> <{EX}p/3> ?o }}"
 JSON_RESULTS = "application/sparql-results+json"
 JSON = ox.QueryResultsFormat.JSON
@@ -399,6 +404,151 @@ def test_workers_and_zygote_die_with_a_killed_server(tmp_path: Path) -> None:
         assert response.json()["boolean"] is True
         helpers = psutil.Process(server.process.pid).children(recursive=True)
         assert any("--zygote" in p.cmdline() for p in helpers) and len(helpers) >= 2
+        server.process.kill()
+        server.process.wait()
+        deadline = time.monotonic() + 5
+        while any(not gone(p.pid) for p in helpers):
+            assert time.monotonic() < deadline, [p.pid for p in helpers if not gone(p.pid)]
+            time.sleep(0.05)
+    finally:
+        server.stop()
+
+
+def watch_workers(stop: threading.Event) -> list[tuple[int, int]]:
+    """Watch the query workers until ``stop``: how many, at each look, were running a query
+    past DEMOTE_AFTER (niceness 19, not stopped) and how many were paused (stopped)."""
+    seen = []
+    while not stop.is_set():
+        running = paused = 0
+        for worker in worker_processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if worker.status() == psutil.STATUS_STOPPED:
+                    paused += 1
+                elif worker.nice() == query_workers.DEMOTED_NICENESS:
+                    running += 1
+        seen.append((running, paused))
+        time.sleep(0.01)
+    return seen
+
+
+def send_together(client: TestClient, queries: list[str]) -> list[tuple[int, float, str]]:
+    """Send the queries at once; each one's status, seconds and body, in the order sent."""
+    answers: dict[int, tuple[int, float, str]] = {}
+
+    def send(i: int, query: str) -> None:
+        start = time.monotonic()
+        response = sparql(client, query)
+        answers[i] = (response.status_code, time.monotonic() - start, response.text)
+
+    threads = [threading.Thread(target=send, args=item) for item in enumerate(queries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [answers[i] for i in range(len(queries))]
+
+
+def no_worker_stopped() -> bool:
+    return not [w for w in worker_processes() if w.status() == psutil.STATUS_STOPPED]
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_long_queries_past_the_slots_wait_paused(tmp_path: Path, slots: int) -> None:
+    """Two long queries at once: with one slot the second waits, stopped, while the first
+    runs, and both get their full answer; with two slots both run."""
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=slots, query_timeout=30.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200  # the pool is up
+        stop = threading.Event()
+        watched: list[list[tuple[int, int]]] = []
+        watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
+        watcher.start()
+        try:
+            answers = send_together(client, [LONG, LONG])
+        finally:
+            stop.set()
+            watcher.join()
+        assert [status for status, _, _ in answers] == [200, 200], answers
+        counts = [json.loads(body)["results"]["bindings"][0]["n"]["value"] for *_, body in answers]
+        assert counts == ["18000000", "18000000"]
+        [seen] = watched
+        if slots == 1:
+            assert (1, 1) in seen, seen  # one ran while the other waited...
+            assert not [look for look in seen if look[0] > 1 and look[1]], seen  # ...never both
+        else:
+            assert not [look for look in seen if look[1]], seen  # none waited
+            assert (2, 0) in seen, seen
+        # Afterwards none is left stopped, and the pool still answers.
+        assert no_worker_stopped()
+        assert sparql(client, LOOKUP).status_code == 200
+
+
+def test_a_runaway_gives_its_slot_up_after_its_quantum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot, a runaway in it: a long query sent later is answered long before the
+    runaway's deadline, because the runaway gives the slot up once it has had its quantum."""
+    monkeypatch.setattr(query_workers, "LONG_QUANTUM", 0.5)
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1, query_timeout=20.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        runaway: list[tuple[int, float, str]] = []
+        thread = threading.Thread(target=lambda: runaway.extend(send_together(client, [RUNAWAY])))
+        thread.start()
+        time.sleep(1.5)  # the runaway is long and past its quantum
+        start = time.monotonic()
+        response = sparql(client, LONG)
+        elapsed = time.monotonic() - start
+        thread.join()
+        assert response.status_code == 200
+        assert elapsed < 12.0, elapsed  # not held until the runaway's deadline, 18.5 s on
+        [(status, seconds, _)] = runaway
+        assert status == 503 and seconds >= 20.0
+
+
+def test_a_paused_query_still_stops_at_its_deadline(tmp_path: Path) -> None:
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        before = client.app.state.store.query_worker_pids
+        answers = send_together(client, [RUNAWAY, RUNAWAY])
+        assert [status for status, _, _ in answers] == [503, 503]
+        # The one that waited too, at its own deadline.
+        assert max(seconds for _, seconds, _ in answers) < TIMEOUT + 1.0, answers
+        killed = sorted(set(before) - set(client.app.state.store.query_worker_pids))
+        assert wait_until_gone(killed)
+        assert no_worker_stopped()
+        assert sparql(client, LOOKUP).status_code == 200
+
+
+def test_a_paused_worker_dies_with_a_killed_server(tmp_path: Path) -> None:
+    """A paused worker cannot run the thread that watches its parent: the kernel kills it
+    when the zygote goes (which goes when the server does)."""
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    env = {"MEENT_LONG_QUERIES": "1", "MEENT_QUERY_TIMEOUT": "60"}
+    server = MeentServer(path, tmp_path / "serve.log", env=env)
+    try:
+        server.wait_ready(time.monotonic() + 60)
+
+        def runaway() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(
+                    server.url + "/sparql",
+                    content=RUNAWAY,
+                    headers={"Content-Type": "application/sparql-query"},
+                    timeout=30,
+                )
+
+        for _ in range(2):
+            threading.Thread(target=runaway, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while True:
+            helpers = psutil.Process(server.process.pid).children(recursive=True)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if any(p.status() == psutil.STATUS_STOPPED for p in helpers):
+                    break
+            assert time.monotonic() < deadline, "no worker was paused"
+            time.sleep(0.05)
         server.process.kill()
         server.process.wait()
         deadline = time.monotonic() + 5
