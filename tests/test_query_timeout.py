@@ -389,6 +389,16 @@ def test_lookups_find_a_worker_while_runaways_hold_the_pool(tmp_path: Path) -> N
         assert len(client.app.state.store.query_worker_pids) == 2  # and back to its size
 
 
+def kill_and_expect_gone(server: MeentServer, helpers: list[psutil.Process]) -> None:
+    """kill -9 the server: its helper processes must be gone within 5 s."""
+    server.process.kill()
+    server.process.wait()
+    deadline = time.monotonic() + 5
+    while any(not gone(p.pid) for p in helpers):
+        assert time.monotonic() < deadline, [p.pid for p in helpers if not gone(p.pid)]
+        time.sleep(0.05)
+
+
 def test_workers_and_zygote_die_with_a_killed_server(tmp_path: Path) -> None:
     """kill -9 of the service leaves no query process behind: the zygote sees its control
     socket close, and the workers see their parent go."""
@@ -404,12 +414,7 @@ def test_workers_and_zygote_die_with_a_killed_server(tmp_path: Path) -> None:
         assert response.json()["boolean"] is True
         helpers = psutil.Process(server.process.pid).children(recursive=True)
         assert any("--zygote" in p.cmdline() for p in helpers) and len(helpers) >= 2
-        server.process.kill()
-        server.process.wait()
-        deadline = time.monotonic() + 5
-        while any(not gone(p.pid) for p in helpers):
-            assert time.monotonic() < deadline, [p.pid for p in helpers if not gone(p.pid)]
-            time.sleep(0.05)
+        kill_and_expect_gone(server, helpers)
     finally:
         server.stop()
 
@@ -549,11 +554,6 @@ def test_a_paused_worker_dies_with_a_killed_server(tmp_path: Path) -> None:
                     break
             assert time.monotonic() < deadline, "no worker was paused"
             time.sleep(0.05)
-        server.process.kill()
-        server.process.wait()
-        deadline = time.monotonic() + 5
-        while any(not gone(p.pid) for p in helpers):
-            assert time.monotonic() < deadline, [p.pid for p in helpers if not gone(p.pid)]
-            time.sleep(0.05)
+        kill_and_expect_gone(server, helpers)
     finally:
         server.stop()
