@@ -119,7 +119,8 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Public SPARQL queries past their first 0.5 s that run at once on the embedded "
-            "on-disk store; the others wait, paused, with their timeout running. "
+            "on-disk store; the others wait (run again from the start, or paused once they "
+            "have begun to answer), with their timeout running. "
             "Default: one per CPU."
         ),
     )

@@ -96,6 +96,20 @@ class _WorkerGone(Exception):
     """The worker's socket closed: it died (or was killed)."""
 
 
+class _SentBack(Exception):
+    """The job became long while every long slot was taken, before it had answered anything:
+    its worker is killed and the job waits, holding no memory, to be run again."""
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """A job's place in the schedule of long jobs, kept across the workers it runs in."""
+
+    worker: _Worker | None = None
+    answering: bool = False  # its worker has sent the first frame: it cannot be sent back
+    given_slot: anyio.Event = field(default_factory=anyio.Event)
+
+
 def default_long_slots() -> int:
     """Long queries that run at once when the settings do not say: one per CPU (see
     ``service.long_queries`` for why no more)."""
@@ -215,6 +229,8 @@ class _Worker:
     demoted: bool = False
     long: bool = False  # the job is long (LONG_AFTER): the pool schedules it
     paused: bool = False
+    sent_back: bool = False  # the pool sends the job back (``_SentBack``)
+    ticket: _Ticket | None = None
     on_demote: Callable[[], None] = lambda: None
     on_long: Callable[[_Worker], None] = lambda worker: None
     on_tick: Callable[[], None] = lambda: None
@@ -285,6 +301,8 @@ class _Worker:
             if not self.long and now >= self.job_started + LONG_AFTER:
                 self.long = True
                 self.on_long(self)
+                if self.sent_back:
+                    raise _SentBack
             elif self.long:
                 self.on_tick()
             if not self.demoted:
@@ -358,9 +376,12 @@ class QueryWorkerPool:
     against the job's deadline). Use from one event loop; ``close()`` kills every
     worker. ``errors`` turns a WorkerError into the exception callers should see.
 
-    At most ``long_slots`` jobs past LONG_AFTER run at once; the others are paused where they
-    are (SIGSTOP) and resumed when ``service.long_queries`` gives them a slot. Their
-    deadlines run meanwhile.
+    At most ``long_slots`` jobs past LONG_AFTER run at once; ``service.long_queries`` says
+    which. A job that must wait and has answered nothing yet is *sent back*: its worker is
+    killed, so that it holds no memory while it waits, and it runs again from the start in
+    another worker when it is given a slot (it loses its first LONG_AFTER of work). One that
+    has begun to answer, or that gives its slot up after its quantum, is paused where it is
+    (SIGSTOP) instead. Deadlines run meanwhile.
     """
 
     def __init__(
@@ -376,7 +397,8 @@ class QueryWorkerPool:
             raise ValueError("a query worker pool needs at least one worker")
         self.path = path
         self.size = size
-        self._long: LongQueries[_Worker] = LongQueries(
+        self.sent_back = 0  # jobs sent back so far (for monitoring and tests)
+        self._long: LongQueries[_Ticket] = LongQueries(
             long_slots if long_slots is not None else default_long_slots(), LONG_QUANTUM
         )
         # Each worker is a process of ~30–60 MB; past the limit, long queries do hold workers
@@ -475,24 +497,44 @@ class QueryWorkerPool:
             self._waiting -= 1
 
     def _became_long(self, worker: _Worker) -> None:
-        self._apply(self._long.start(worker, anyio.current_time()))
+        ticket = worker.ticket
+        assert ticket is not None
+        changes = self._long.start(ticket, anyio.current_time())
+        if ticket in changes.pause and not ticket.answering:
+            changes.pause.remove(ticket)
+            worker.sent_back = True
+            self.sent_back += 1
+        self._apply(changes)
 
     def _tick(self) -> None:
         self._apply(self._long.tick(anyio.current_time()))
 
-    def _apply(self, changes: Changes[_Worker]) -> None:
-        for worker in changes.pause:
-            worker.pause()
-        for worker in changes.resume:
-            worker.resume()
+    def _apply(self, changes: Changes[_Ticket]) -> None:
+        for ticket in changes.pause:
+            if ticket.worker is not None:
+                ticket.worker.pause()
+        for ticket in changes.resume:
+            if ticket.worker is not None:
+                ticket.worker.resume()
+            else:
+                ticket.given_slot.set()  # a job sent back: it runs again
+
+    def _forget(self, ticket: _Ticket) -> None:
+        """A job sent back ends before it ran again (its deadline, a cancel, no worker)."""
+        if ticket in self._long:
+            self._apply(self._long.end(ticket, anyio.current_time()))
 
     def _end_long(self, worker: _Worker) -> None:
         """A job ended (answered, failed, killed): its long slot, or its place in the queue,
-        goes to another. A worker paused after its last frame had gone is resumed, so that
-        it can take the next job."""
-        if worker in self._long:
-            self._apply(self._long.end(worker, anyio.current_time()))
-        worker.long = False
+        goes to another — unless it was sent back, and keeps its place. A worker paused
+        after its last frame had gone is resumed, so that it can take the next job."""
+        ticket, worker.ticket = worker.ticket, None
+        if ticket is not None:
+            if ticket.worker is worker:
+                ticket.worker = None
+            if not worker.sent_back:
+                self._forget(ticket)
+        worker.long = worker.sent_back = False
         if worker.paused and worker.alive():
             worker.resume()
         worker.paused = False
@@ -543,24 +585,38 @@ class QueryWorkerPool:
     ) -> tuple[str, AsyncIterator[bytes]]:
         deadline = _deadline_after(timeout)
         payload = json.dumps({**job, "generation": self.generation}).encode()
-        for attempt in (1, 2):
-            worker = await self._acquire(deadline, timeout)
+        ticket = _Ticket()
+        died = False
+        while True:
+            try:
+                worker = await self._acquire(deadline, timeout)
+            except BaseException:
+                self._forget(ticket)  # a job sent back, given a slot again
+                raise
+            worker.ticket, ticket.worker = ticket, worker
             worker.job_started = anyio.current_time()
+            worker.long = ticket in self._long  # sent back before: it has its slot again
             try:
                 with anyio.fail_after(_remaining(deadline)):
                     await worker.send(JOB, payload)
                 kind, body = await worker.receive_before(deadline)
+            except _SentBack:
+                self._retire(worker)
+                await self._wait_for_slot(ticket, deadline, timeout)
+                continue
             except TimeoutError:
                 self._retire(worker)
                 raise WorkerError("timeout", "the query ran past its deadline", timeout) from None
             except _WorkerGone:
                 self._retire(worker)
-                if attempt == 1:
+                if not died:
+                    died = True
                     continue  # died before taking the job (killed while idle): try another
                 raise WorkerError("unavailable", "the query worker died") from None
             except BaseException:
                 self._retire(worker)  # cancelled: the job may be running
                 raise
+            ticket.answering = True
             if kind in (ERROR, FAILURE):
                 self._release(worker)
                 reason: Reason = "query" if kind == ERROR else "unavailable"
@@ -569,7 +625,18 @@ class QueryWorkerPool:
                 self._retire(worker)
                 raise WorkerError("unavailable", f"the query worker sent {kind!r} first")
             return body.decode(), _Output(self, worker, deadline, timeout, self._errors)
-        raise AssertionError("unreachable")
+
+    async def _wait_for_slot(self, ticket: _Ticket, deadline: float, timeout: float | None) -> None:
+        """Wait, without a worker, until the schedule gives a job sent back a slot."""
+        try:
+            with anyio.fail_after(_remaining(deadline)):
+                await ticket.given_slot.wait()
+        except TimeoutError:
+            self._forget(ticket)
+            raise WorkerError("timeout", "the query ran past its deadline", timeout) from None
+        except BaseException:
+            self._forget(ticket)
+            raise
 
     async def close(self) -> None:
         """Kill every worker and wait until they are gone."""

@@ -135,6 +135,11 @@ class OxigraphStore:
         """The processes public queries run in (none in memory, or before the first)."""
         return self._pool.pids if self._pool is not None else []
 
+    @property
+    def queries_sent_back(self) -> int:
+        """Long queries sent back to wait for a slot so far (``service.query_workers``)."""
+        return self._pool.sent_back if self._pool is not None else 0
+
     def _dataset_options(
         self, sparql: str, default_graph_uris: Sequence[str], named_graph_uris: Sequence[str]
     ) -> dict[str, object]:

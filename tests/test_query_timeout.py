@@ -457,13 +457,19 @@ def no_worker_stopped() -> bool:
     return not [w for w in worker_processes() if w.status() == psutil.STATUS_STOPPED]
 
 
+STREAMING_RUNAWAY = "SELECT ?a ?c WHERE { ?a ?p ?b . ?c ?q ?d }"  # rows at once, for minutes
+TSV = "text/tab-separated-values"
+
+
 @pytest.mark.parametrize("slots", [1, 2])
-def test_long_queries_past_the_slots_wait_paused(tmp_path: Path, slots: int) -> None:
-    """Two long queries at once: with one slot the second waits, stopped, while the first
-    runs, and both get their full answer; with two slots both run."""
+def test_a_long_query_past_the_slots_is_sent_back_and_run_again(tmp_path: Path, slots: int) -> None:
+    """Two long queries at once that answer only at the end: with one slot the second is
+    sent back (its worker killed, nothing held while it waits) and run again once the first
+    is answered; both get their full answer. With two slots both run."""
     path = store_with(tmp_path / "store", ntriples(TRIPLES))
     with app_on(path, query_workers=2, long_queries=slots, query_timeout=30.0) as client:
         assert sparql(client, LOOKUP).status_code == 200  # the pool is up
+        store = client.app.state.store
         stop = threading.Event()
         watched: list[list[tuple[int, int]]] = []
         watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
@@ -476,14 +482,61 @@ def test_long_queries_past_the_slots_wait_paused(tmp_path: Path, slots: int) -> 
         assert [status for status, _, _ in answers] == [200, 200], answers
         counts = [json.loads(body)["results"]["bindings"][0]["n"]["value"] for *_, body in answers]
         assert counts == ["18000000", "18000000"]
+        assert store.queries_sent_back == (1 if slots == 1 else 0)
         [seen] = watched
-        if slots == 1:
-            assert (1, 1) in seen, seen  # one ran while the other waited...
-            assert not [look for look in seen if look[0] > 1 and look[1]], seen  # ...never both
-        else:
-            assert not [look for look in seen if look[1]], seen  # none waited
-            assert (2, 0) in seen, seen
-        # Afterwards none is left stopped, and the pool still answers.
+        assert not [look for look in seen if look[1]], seen  # none was paused
+        assert (2, 0) in seen, seen  # both ran at first (before LONG_AFTER)
+        assert sparql(client, LOOKUP).status_code == 200
+
+
+def test_a_long_query_that_has_begun_to_answer_waits_paused(tmp_path: Path) -> None:
+    """One slot, two streams that send rows at once: the second cannot be run again (its
+    client has rows already), so it waits paused, and both are cut at their deadline."""
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1, query_timeout=2.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        store = client.app.state.store
+
+        async def drain() -> str:
+            stream = await store.query_stream(
+                STREAMING_RUNAWAY,
+                results_format=ox.QueryResultsFormat.TSV,
+                graph_format=TURTLE,
+                timeout=2.0,
+            )
+            try:
+                async for _ in stream.chunks:
+                    pass
+            except QueryTimeout:
+                return "timeout"
+            return "complete"
+
+        async def both() -> list[str]:
+            outcomes: list[str] = []
+
+            async def one() -> None:
+                outcomes.append(await drain())
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(one)
+                group.start_soon(one)
+            return outcomes
+
+        stop = threading.Event()
+        watched: list[list[tuple[int, int]]] = []
+        watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
+        watcher.start()
+        try:
+            outcomes = client.portal.call(both)
+        finally:
+            stop.set()
+            watcher.join()
+        assert outcomes == ["timeout", "timeout"]
+        assert store.queries_sent_back == 0
+        [seen] = watched
+        assert (1, 1) in seen, seen  # one streamed while the other waited paused...
+        assert not [look for look in seen if look[0] > 1 and look[1]], seen  # ...never both
+        time.sleep(0.2)
         assert no_worker_stopped()
         assert sparql(client, LOOKUP).status_code == 200
 
@@ -511,13 +564,14 @@ def test_a_runaway_gives_its_slot_up_after_its_quantum(
         assert status == 503 and seconds >= 20.0
 
 
-def test_a_paused_query_still_stops_at_its_deadline(tmp_path: Path) -> None:
+def test_a_query_waiting_for_a_slot_still_stops_at_its_deadline(tmp_path: Path) -> None:
     path = store_with(tmp_path / "store", ntriples(TRIPLES))
     with app_on(path, query_workers=2, long_queries=1) as client:
         assert sparql(client, LOOKUP).status_code == 200
         before = client.app.state.store.query_worker_pids
         answers = send_together(client, [RUNAWAY, RUNAWAY])
         assert [status for status, _, _ in answers] == [503, 503]
+        assert client.app.state.store.queries_sent_back == 1
         # The one that waited too, at its own deadline.
         assert max(seconds for _, seconds, _ in answers) < TIMEOUT + 1.0, answers
         killed = sorted(set(before) - set(client.app.state.store.query_worker_pids))
@@ -532,20 +586,25 @@ def test_a_paused_worker_dies_with_a_killed_server(tmp_path: Path) -> None:
     path = store_with(tmp_path / "store", ntriples(TRIPLES))
     env = {"MEENT_LONG_QUERIES": "1", "MEENT_QUERY_TIMEOUT": "60"}
     server = MeentServer(path, tmp_path / "serve.log", env=env)
+
+    def read_a_stream() -> None:  # rows at once: the second of two streams waits paused
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream(
+                "POST",
+                server.url + "/sparql",
+                content=STREAMING_RUNAWAY,
+                headers={"Content-Type": "application/sparql-query", "Accept": TSV},
+                timeout=30,
+            ) as response,
+        ):
+            for _ in response.iter_bytes():
+                pass
+
     try:
         server.wait_ready(time.monotonic() + 60)
-
-        def runaway() -> None:
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.post(
-                    server.url + "/sparql",
-                    content=RUNAWAY,
-                    headers={"Content-Type": "application/sparql-query"},
-                    timeout=30,
-                )
-
         for _ in range(2):
-            threading.Thread(target=runaway, daemon=True).start()
+            threading.Thread(target=read_a_stream, daemon=True).start()
         deadline = time.monotonic() + 10
         while True:
             helpers = psutil.Process(server.process.pid).children(recursive=True)
