@@ -520,7 +520,8 @@ class QueryWorkerPool:
                 ticket.given_slot.set()  # a job sent back: it runs again
 
     def _forget(self, ticket: _Ticket) -> None:
-        """A job sent back ends before it ran again (its deadline, a cancel, no worker)."""
+        """The job leaves the schedule (answered, failed, stopped; or, sent back, it ended
+        before it ran again): its slot, or its place in the queue, goes to another."""
         if ticket in self._long:
             self._apply(self._long.end(ticket, anyio.current_time()))
 
