@@ -22,6 +22,14 @@ It is only correct as long as nothing changes the graph behind its back, so:
 * on a remote store, which other programs may write, entries also expire after ``ttl``
   seconds.
 
+A large answer is kept only when it is asked for a second time. Answers up to
+``admit_bytes`` are kept at once: lookups, DESCRIBE, resource pages, which harvesters and
+browsers ask for again and again, cost little to hold. A researcher's query is most often
+asked once, and its answer can be large: keeping every one would fill the cache with answers
+nobody asks for again (in the benchmark's research questions, tens of MB of them). So the
+cache remembers the keys of the last ``SEEN_KEYS`` large answers it did not keep, and keeps
+one the next time it is asked for.
+
 Not kept: requests with credentials (``Authorization``, ``Cookie``); answers marked
 ``no-store`` or ``private``, setting a cookie, larger than ``max_entry_bytes``, with a status
 other than 200 or a redirect, or whose body the route marked incomplete (a query result cut
@@ -45,6 +53,8 @@ NOT_MODIFIED_HEADERS = frozenset(
     {b"cache-control", b"content-location", b"etag", b"expires", b"vary", b"last-modified"}
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Large answers asked for once whose keys are remembered (as hashes: ~100 bytes each).
+SEEN_KEYS = 4096
 
 Key = tuple[str, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
 
@@ -100,7 +110,7 @@ def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
 class ResponseCache:
     """See the module docstring. ``writes`` gives the store's write count; ``max_bytes``
     bounds the bodies kept (least recently used go first); ``ttl`` (seconds, or None for no
-    expiry) bounds their age."""
+    expiry) bounds their age; answers over ``admit_bytes`` are kept the second time."""
 
     def __init__(
         self,
@@ -112,6 +122,7 @@ class ResponseCache:
         max_entry_bytes: int = 1024 * 1024,
         post_reads: frozenset[str] = frozenset(),
         max_post_bytes: int = 16 * 1024,
+        admit_bytes: int = 16 * 1024,
     ) -> None:
         self.app = app
         self.post_reads = post_reads
@@ -120,6 +131,8 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.ttl = ttl
         self.max_entry_bytes = min(max_entry_bytes, max_bytes)
+        self.admit_bytes = admit_bytes
+        self._asked_once: OrderedDict[int, None] = OrderedDict()  # hashes of keys
         self.epoch = 0
         self.hits = 0
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
@@ -222,6 +235,11 @@ class ResponseCache:
         size = 0
         keep = True
         complete = False
+        # A large answer is kept the second time it is asked for: the first time, it is not
+        # even copied (the copies of large answers, made and freed, grew the heap for good).
+        limit = self.max_entry_bytes
+        if not self._asked_before(key):
+            limit = min(limit, self.admit_bytes)
 
         async def send_and_keep(message: Message) -> None:
             nonlocal status, headers, size, keep, complete
@@ -232,9 +250,11 @@ class ResponseCache:
             elif message["type"] == "http.response.body" and keep:
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.max_entry_bytes:
+                if size > limit:
                     keep = False
                     chunks.clear()
+                    if size <= self.max_entry_bytes:
+                        self._asked_once_now(key)  # it may be kept the next time
                 else:
                     chunks.append(body)
                     complete = not message.get("more_body", False)
@@ -245,6 +265,19 @@ class ResponseCache:
         if keep and complete and not incomplete and epoch == self._now():
             body = b"".join(chunks)
             self._store(key, _Entry(epoch, self._expiry(), status, headers, body, _etag(headers)))
+
+    def _asked_before(self, key: Key) -> bool:
+        """Whether a large answer to ``key`` was not kept the last time (it is now)."""
+        digest = hash(key)
+        if digest in self._asked_once:
+            del self._asked_once[digest]
+            return True
+        return False
+
+    def _asked_once_now(self, key: Key) -> None:
+        self._asked_once[hash(key)] = None
+        if len(self._asked_once) > SEEN_KEYS:
+            self._asked_once.popitem(last=False)
 
     def _now(self) -> tuple[int, int]:
         return (self.epoch, self.writes())

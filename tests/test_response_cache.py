@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from servers import create_token
 from starlette.types import Receive, Scope, Send
 
+from service import response_cache
 from service.app import create_app
 from service.config import Settings
 from service.response_cache import ResponseCache
@@ -243,6 +244,37 @@ def test_answers_larger_than_an_entry_may_be_are_passed_on_not_kept() -> None:
     cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, max_entry_bytes=50)  # type: ignore[arg-type]
     assert _get_twice(cache) == [b"x" * 100] * 2
     assert len(calls) == 2
+
+
+def test_a_large_answer_is_kept_the_second_time_it_is_asked_for() -> None:
+    calls, app = _app(b"x" * 100)
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, admit_bytes=50)  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    assert [client.get("/x").content for _ in range(3)] == [b"x" * 100] * 3
+    assert len(calls) == 2  # computed twice, then kept
+    assert cache.hits == 1
+
+
+def test_a_small_answer_is_kept_at_once() -> None:
+    calls, app = _app(b"x" * 50)
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, admit_bytes=50)  # type: ignore[arg-type]
+    assert _get_twice(cache) == [b"x" * 50] * 2
+    assert len(calls) == 1
+
+
+def test_the_cache_remembers_only_the_latest_large_answers_asked_for_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(response_cache, "SEEN_KEYS", 2)
+    calls, app = _app(b"x" * 100)
+    cache = ResponseCache(app, writes=lambda: 0, max_bytes=1000, admit_bytes=50)  # type: ignore[arg-type]
+    client = TestClient(cache)  # type: ignore[arg-type]
+    for path in ("/a", "/b", "/c", "/a", "/a"):  # /c pushes /a out: /a is asked "once" again
+        client.get(path)
+    assert len(calls) == 5
+    client.get("/a")  # kept the second time in a row
+    assert len(calls) == 5
+    assert cache.hits == 1
 
 
 def test_a_cache_of_size_zero_is_off() -> None:
