@@ -118,9 +118,9 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description=(
-            "Public SPARQL queries past their first 0.5 s that run at once on the embedded "
-            "on-disk store; the others wait (run again from the start, or paused once they "
-            "have begun to answer), with their timeout running. "
+            "Long public SPARQL queries (past 0.1 s of CPU or 0.5 s) that run at once on "
+            "the embedded on-disk store; the others wait (run again from the start, or paused "
+            "once they have begun to answer), with their timeout running. "
             "Default: one per CPU."
         ),
     )

@@ -29,6 +29,7 @@ table files the writer has just compacted away, and opening it again fixes that.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import math
@@ -41,7 +42,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import anyio
 import anyio.to_thread
@@ -59,10 +60,24 @@ ZYGOTE_TIMEOUT = 5.0
 #: share of a normal process when they compete).
 DEMOTE_AFTER = 0.02
 DEMOTED_NICENESS = 19
-#: Seconds after which a job is *long*: it runs only in one of the pool's long slots, and
-#: waits, paused, while they are taken (``service.long_queries``). Well above the time a
-#: lookup takes even on a busy machine, so that lookups are never paused.
+#: A job is *long* once its worker has spent LONG_CPU seconds of CPU on it after it was
+#: demoted, or LONG_AFTER seconds have passed: it runs only in one of the pool's long slots,
+#: and waits while they are taken (``service.long_queries``). CPU time, not the clock, is
+#: what tells a heavy query from a lookup on a busy machine: a lookup takes milliseconds of
+#: CPU however long it waits for one. LONG_CPU is low because every job that runs past it
+#: at once holds its own working set and RocksDB block cache (~60 MB at a million triples);
+#: one sent back then loses only that much work. LONG_AFTER catches jobs that wait without
+#: using CPU (on the disk, or starved at DEMOTED_NICENESS).
+LONG_CPU = 0.1
 LONG_AFTER = 0.5
+#: How often a demoted job's reader reads its worker's CPU time (/proc), until it is long.
+CPU_POLL = 0.02
+#: Bytes of an answer the pool holds back, until the job ends or is long and has a slot:
+#: while nothing has gone to the client a job can still be sent back and run again. Past
+#: this the answer streams (the first byte of a large result still comes long before the
+#: end), and the job, if it must wait, waits paused.
+HOLD_BYTES = 512 * 1024
+_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds a long job may keep its slot while others wait, before it gives the slot up to
 #: the one with the least claim (``service.long_queries``) and waits in turn.
 LONG_QUANTUM = 10.0
@@ -106,7 +121,7 @@ class _Ticket:
     """A job's place in the schedule of long jobs, kept across the workers it runs in."""
 
     worker: _Worker | None = None
-    answering: bool = False  # its worker has sent the first frame: it cannot be sent back
+    answering: bool = False  # part of its answer has gone to the caller: it cannot be sent back
     given_slot: anyio.Event = field(default_factory=anyio.Event)
 
 
@@ -227,6 +242,7 @@ class _Worker:
     buffer: bytearray = field(default_factory=bytearray)
     job_started: float = 0.0
     demoted: bool = False
+    cpu_at_demotion: float = 0.0
     long: bool = False  # the job is long (LONG_AFTER): the pool schedules it
     paused: bool = False
     sent_back: bool = False  # the pool sends the job back (``_SentBack``)
@@ -251,6 +267,17 @@ class _Worker:
         except (OSError, ValueError):
             return 0
         return (int(resident) - int(shared)) * _PAGE
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used, user and system (from /proc); 0 where /proc is
+        not there, so that only LONG_AFTER applies."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                # The name (field 2) is in parentheses and may hold spaces: split after it.
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
 
     async def send(self, kind: bytes, payload: bytes) -> None:
         data = memoryview(HEADER.pack(kind, len(payload)) + payload)
@@ -287,7 +314,7 @@ class _Worker:
 
     async def receive_before(self, deadline: float) -> tuple[bytes, bytes]:
         """The next frame; TimeoutError at ``deadline``. While it waits, a job running
-        longer than DEMOTE_AFTER loses CPU priority, one running longer than LONG_AFTER is
+        longer than DEMOTE_AFTER loses CPU priority, one past LONG_CPU or LONG_AFTER is
         handed to the pool's schedule of long jobs, and a long one asks every LONG_TICK
         whether its slot should change hands (receive() can be cancelled and resumed)."""
         while True:
@@ -298,7 +325,7 @@ class _Worker:
                 raise TimeoutError
             if not self.demoted and now >= self.job_started + DEMOTE_AFTER:
                 self.demote()
-            if not self.long and now >= self.job_started + LONG_AFTER:
+            if not self.long and self.demoted and self._past_long(now):
                 self.long = True
                 self.on_long(self)
                 if self.sent_back:
@@ -308,7 +335,7 @@ class _Worker:
             if not self.demoted:
                 step = self.job_started + DEMOTE_AFTER
             elif not self.long:
-                step = self.job_started + LONG_AFTER
+                step = min(now + CPU_POLL, self.job_started + LONG_AFTER)
             else:
                 step = now + LONG_TICK
             if step >= deadline:
@@ -317,11 +344,17 @@ class _Worker:
             with anyio.move_on_after(max(0.0, step - now)):
                 return await self.receive()
 
+    def _past_long(self, now: float) -> bool:
+        if now >= self.job_started + LONG_AFTER:
+            return True
+        return self.cpu_seconds() - self.cpu_at_demotion >= LONG_CPU
+
     def demote(self) -> None:
         """Give the process the lowest CPU priority, so that short queries keep the CPUs while
         long ones run (after the job it gets its priority back where that is allowed, and is
         replaced where not)."""
         self.demoted = True
+        self.cpu_at_demotion = self.cpu_seconds()
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, self.pid, DEMOTED_NICENESS)
         self.on_demote()
@@ -376,12 +409,14 @@ class QueryWorkerPool:
     against the job's deadline). Use from one event loop; ``close()`` kills every
     worker. ``errors`` turns a WorkerError into the exception callers should see.
 
-    At most ``long_slots`` jobs past LONG_AFTER run at once; ``service.long_queries`` says
-    which. A job that must wait and has answered nothing yet is *sent back*: its worker is
-    killed, so that it holds no memory while it waits, and it runs again from the start in
-    another worker when it is given a slot (it loses its first LONG_AFTER of work). One that
-    has begun to answer, or that gives its slot up after its quantum, is paused where it is
-    (SIGSTOP) instead. Deadlines run meanwhile.
+    At most ``long_slots`` long jobs (past LONG_CPU or LONG_AFTER) run at once;
+    ``service.long_queries`` says which. Until a job ends, is long with a slot, or has sent
+    HOLD_BYTES, the pool holds its answer back. A job that must wait while nothing of its
+    answer has gone on is *sent back*: its worker is killed, so that it holds no memory while
+    it waits, and it runs again from the start in another worker when it is given a slot (it
+    loses the work it had done, ~LONG_CPU). One whose answer has begun to go to the client,
+    or that gives its slot up after its quantum, is paused where it is (SIGSTOP) instead.
+    Deadlines run meanwhile.
     """
 
     def __init__(
@@ -601,6 +636,7 @@ class QueryWorkerPool:
                 with anyio.fail_after(_remaining(deadline)):
                     await worker.send(JOB, payload)
                 kind, body = await worker.receive_before(deadline)
+                held = await self._hold(worker, deadline) if kind == FORMAT else []
             except _SentBack:
                 self._retire(worker)
                 await self._wait_for_slot(ticket, deadline, timeout)
@@ -618,14 +654,40 @@ class QueryWorkerPool:
                 self._retire(worker)  # cancelled: the job may be running
                 raise
             ticket.answering = True
-            if kind in (ERROR, FAILURE):
-                self._release(worker)
-                reason: Reason = "query" if kind == ERROR else "unavailable"
-                raise WorkerError(reason, body.decode(errors="replace"))
             if kind != FORMAT:
-                self._retire(worker)
-                raise WorkerError("unavailable", f"the query worker sent {kind!r} first")
-            return body.decode(), _Output(self, worker, deadline, timeout, self._errors)
+                self._refuse(worker, kind, body)
+            ended = held.pop() if held and held[-1][0] != DATA else None
+            if ended is not None and ended[0] != END:
+                self._refuse(worker, *ended)
+            if ended is not None:  # the whole answer is held: the worker is free already
+                self._release(worker)
+            output = _Output(self, None if ended else worker, deadline, timeout, self._errors)
+            output.held.extend(data for _, data in held)
+            return body.decode(), output
+
+    def _refuse(self, worker: _Worker, kind: bytes, body: bytes) -> NoReturn:
+        """A frame in place of an answer: the query's error or the store's failure (the
+        worker is free again), or one out of turn (the worker is replaced)."""
+        if kind in (ERROR, FAILURE):
+            self._release(worker)
+            reason: Reason = "query" if kind == ERROR else "unavailable"
+            raise WorkerError(reason, body.decode(errors="replace"))
+        self._retire(worker)
+        raise WorkerError("unavailable", f"the query worker sent {kind!r} out of turn")
+
+    async def _hold(self, worker: _Worker, deadline: float) -> list[tuple[bytes, bytes]]:
+        """After the format frame, the frames that follow while the job may still be sent
+        back: until it ends or fails (that frame last), sends HOLD_BYTES, or is long and has
+        a slot. Raises what ``receive_before`` raises (``_SentBack`` among them)."""
+        held: list[tuple[bytes, bytes]] = []
+        size = 0
+        while size < HOLD_BYTES and not worker.long:
+            kind, body = await worker.receive_before(deadline)
+            held.append((kind, body))
+            if kind != DATA:
+                break
+            size += len(body)
+        return held
 
     async def _wait_for_slot(self, ticket: _Ticket, deadline: float, timeout: float | None) -> None:
         """Wait, without a worker, until the schedule gives a job sent back a slot."""
@@ -673,13 +735,14 @@ class _Output:
     def __init__(
         self,
         pool: QueryWorkerPool,
-        worker: _Worker,
+        worker: _Worker | None,
         deadline: float,
         timeout: float | None,
         errors: Callable[[WorkerError], Exception],
     ) -> None:
         self._pool = pool
         self._worker: _Worker | None = worker
+        self.held: collections.deque[bytes] = collections.deque()  # chunks to give first
         self._deadline = deadline
         self._timeout = timeout
         self._errors = errors
@@ -688,6 +751,8 @@ class _Output:
         return self
 
     async def __anext__(self) -> bytes:
+        if self.held:
+            return self.held.popleft()
         if self._worker is None:
             raise StopAsyncIteration
         try:

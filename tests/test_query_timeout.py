@@ -489,56 +489,116 @@ def test_a_long_query_past_the_slots_is_sent_back_and_run_again(tmp_path: Path, 
         assert sparql(client, LOOKUP).status_code == 200
 
 
-def test_a_long_query_that_has_begun_to_answer_waits_paused(tmp_path: Path) -> None:
-    """One slot, two streams that send rows at once: the second cannot be run again (its
-    client has rows already), so it waits paused, and both are cut at their deadline."""
-    path = store_with(tmp_path / "store", ntriples(TRIPLES))
-    with app_on(path, query_workers=2, long_queries=1, query_timeout=2.0) as client:
-        assert sparql(client, LOOKUP).status_code == 200
-        store = client.app.state.store
+def two_streams_on_one_slot(client: TestClient) -> tuple[list[str], list[tuple[int, int]]]:
+    """Two streams that send rows at once, with a 2 s deadline, each drained to its end: how
+    each ended, and what ``watch_workers`` saw meanwhile."""
+    store = client.app.state.store
 
-        async def drain() -> str:
+    async def drain() -> str:
+        try:
             stream = await store.query_stream(
                 STREAMING_RUNAWAY,
                 results_format=ox.QueryResultsFormat.TSV,
                 graph_format=TURTLE,
                 timeout=2.0,
             )
-            try:
-                async for _ in stream.chunks:
-                    pass
-            except QueryTimeout:
-                return "timeout"
-            return "complete"
+            async for _ in stream.chunks:
+                pass
+        except QueryTimeout:
+            return "timeout"
+        return "complete"
 
-        async def both() -> list[str]:
-            outcomes: list[str] = []
+    async def both() -> list[str]:
+        outcomes: list[str] = []
 
-            async def one() -> None:
-                outcomes.append(await drain())
+        async def one() -> None:
+            outcomes.append(await drain())
 
-            async with anyio.create_task_group() as group:
-                group.start_soon(one)
-                group.start_soon(one)
-            return outcomes
+        async with anyio.create_task_group() as group:
+            group.start_soon(one)
+            group.start_soon(one)
+        return outcomes
 
-        stop = threading.Event()
-        watched: list[list[tuple[int, int]]] = []
-        watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
-        watcher.start()
-        try:
-            outcomes = client.portal.call(both)
-        finally:
-            stop.set()
-            watcher.join()
+    stop = threading.Event()
+    watched: list[list[tuple[int, int]]] = []
+    watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
+    watcher.start()
+    try:
+        outcomes = client.portal.call(both)
+    finally:
+        stop.set()
+        watcher.join()
+    return outcomes, watched[0]
+
+
+def test_a_long_query_that_has_begun_to_answer_waits_paused(tmp_path: Path) -> None:
+    """One slot, two streams that send rows at once, more than the pool holds back: the
+    second cannot be run again (its client has rows already), so it waits paused, and both
+    are cut at their deadline."""
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1, query_timeout=2.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        outcomes, seen = two_streams_on_one_slot(client)
         assert outcomes == ["timeout", "timeout"]
-        assert store.queries_sent_back == 0
-        [seen] = watched
+        assert client.app.state.store.queries_sent_back == 0
         assert (1, 1) in seen, seen  # one streamed while the other waited paused...
         assert not [look for look in seen if look[0] > 1 and look[1]], seen  # ...never both
         time.sleep(0.2)
         assert no_worker_stopped()
         assert sparql(client, LOOKUP).status_code == 200
+
+
+def test_a_long_query_whose_answer_is_still_held_back_is_sent_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until part of an answer has gone to the client the pool holds it back, and the job can
+    still be run again: with a hold larger than what the streams send before they are long,
+    the second of the two streams above is sent back, not paused."""
+    monkeypatch.setattr(query_workers, "HOLD_BYTES", 256 * 1024 * 1024)
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1, query_timeout=2.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        outcomes, seen = two_streams_on_one_slot(client)
+        assert outcomes == ["timeout", "timeout"]
+        assert client.app.state.store.queries_sent_back >= 1
+        assert not [look for look in seen if look[1]], seen  # none was paused
+        assert sparql(client, LOOKUP).status_code == 200
+
+
+def test_a_query_is_long_by_the_cpu_it_has_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the clock's threshold (LONG_AFTER) out of reach, a CPU-bound query is still long
+    once it has used LONG_CPU: of two on one slot, the second is sent back."""
+    monkeypatch.setattr(query_workers, "LONG_AFTER", 600.0)
+    path = store_with(tmp_path / "store", ntriples(TRIPLES))
+    with app_on(path, query_workers=2, long_queries=1, query_timeout=30.0) as client:
+        assert sparql(client, LOOKUP).status_code == 200
+        answers = send_together(client, [LONG, LONG])
+        assert [status for status, _, _ in answers] == [200, 200], answers
+        counts = [json.loads(body)["results"]["bindings"][0]["n"]["value"] for *_, body in answers]
+        assert counts == ["18000000", "18000000"]
+        assert client.app.state.store.queries_sent_back == 1
+
+
+def test_an_answer_held_back_and_then_streamed_arrives_whole(big: TestClient) -> None:
+    """An answer larger than the pool holds back (HOLD_BYTES) comes in two parts, the held
+    chunks and then the rest from the worker: every row, once, header first."""
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    response = big.post(
+        "/sparql",
+        content=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": TSV},
+    )
+    assert response.status_code == 200
+    assert len(response.content) > query_workers.HOLD_BYTES
+    expected = ox.Store()
+    expected.load(ntriples(TRIPLES), format=ox.RdfFormat.N_TRIPLES)
+    want = expected.query(query).serialize(format=ox.QueryResultsFormat.TSV).decode()
+    got_lines, want_lines = response.text.splitlines(), want.splitlines()
+    assert got_lines[0] == want_lines[0]
+    assert sorted(got_lines[1:]) == sorted(want_lines[1:])
+    assert len(got_lines) == TRIPLES + 1
 
 
 def test_a_runaway_gives_its_slot_up_after_its_quantum(
@@ -605,7 +665,10 @@ def test_a_paused_worker_dies_with_a_killed_server(tmp_path: Path) -> None:
         server.wait_ready(time.monotonic() + 60)
         for _ in range(2):
             threading.Thread(target=read_a_stream, daemon=True).start()
-        deadline = time.monotonic() + 10
+        # One is paused once it has streamed and is long without the slot — or, had it
+        # become long before any of it went out (a loaded machine), it is sent back, and the
+        # other is paused when its quantum (10 s) is over.
+        deadline = time.monotonic() + 3 * query_workers.LONG_QUANTUM
         while True:
             helpers = psutil.Process(server.process.pid).children(recursive=True)
             with contextlib.suppress(psutil.NoSuchProcess):
