@@ -197,6 +197,10 @@ class Store(Protocol):
         """Triples in one graph, or in all content graphs together."""
         ...
 
+    async def quads(self) -> list[ox.Quad]:
+        """Every quad of the content graphs, with its graph (dumps, backups)."""
+        ...
+
     async def replace_graph(
         self,
         graph_iri: str,

@@ -108,6 +108,13 @@ def _ntriples(triples: list[ox.Triple]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
 
 
+#: Every quad of the content graphs (not a remote store's staging graphs).
+QUADS_QUERY = (
+    "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
+    f"FILTER(!STRSTARTS(STR(?g), {ox.Literal(STAGING)})) }}"
+)
+
+
 def _count_query(graph_iri: str | None) -> str:
     """Counts one graph's triples, or those of all content graphs (not staging ones)."""
     if graph_iri is not None:

@@ -36,6 +36,7 @@ from service.store import (
 )
 from service.store_common import (
     CHUNK_SIZE,
+    QUADS_QUERY,
     STAGING,
     _bare,
     _ChunkWriter,
@@ -328,6 +329,11 @@ class RemoteSparqlStore:
         result = await self.query(_count_query(graph_iri))
         assert isinstance(result, Solutions)
         return int(result.rows[0]["n"].value)
+
+    async def quads(self) -> list[ox.Quad]:
+        result = await self.query(QUADS_QUERY)
+        assert isinstance(result, Solutions)
+        return [ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in result]
 
     async def replace_graph(
         self,

@@ -107,6 +107,39 @@ def test_canonical_hash_ignores_blank_node_labels_but_not_content() -> None:
     assert len({canonical_hash(one), canonical_hash(other), canonical_hash(moved)}) == 3
 
 
+def rdfc_reference(quads: list[ox.Quad]) -> str:
+    """The canonical hash by its definition: the whole dataset canonicalized (RDFC-1.0), its
+    N-Quads lines sorted in code point order and hashed."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = sorted(ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode().splitlines())
+    return "sha256:" + hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
+
+
+def test_canonical_hash_is_rdfc_of_the_whole_dataset() -> None:
+    """canonical_hash canonicalizes only the quads with a blank node; the hash must be the
+    one of the whole dataset: blank nodes linked to each other and to IRIs, in subject,
+    object and graph position, in several graphs, beside ground quads and a duplicate."""
+    ex = "http://example.org/"
+    p, q, g, h = (ox.NamedNode(ex + name) for name in ("p", "q", "g", "h"))
+    a, b, c = ox.BlankNode("a"), ox.BlankNode("b"), ox.BlankNode("c")
+    iri = ox.NamedNode(ex + "s")
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    quads = [
+        ox.Quad(iri, p, a, g),
+        ox.Quad(a, q, b, g),
+        ox.Quad(b, q, a, h),
+        ox.Quad(b, p, ox.Literal('ë \u00e9 "x"', language="nl"), g),
+        ox.Quad(c, p, ox.Literal("1", datatype=integer), c),
+        ox.Quad(iri, q, ox.Literal("ground"), g),
+        ox.Quad(iri, q, ox.Literal("ground"), h),
+        ox.Quad(iri, q, ox.Literal("ground"), g),  # the same quad again
+        *(ox.Quad(ox.NamedNode(f"{ex}n/{i}"), p, ox.Literal(f"v{i}"), g) for i in range(50)),
+    ]
+    assert canonical_hash(quads) == rdfc_reference(quads)
+    assert canonical_hash(reversed(quads)) == rdfc_reference(quads)
+
+
 def test_dump_file_304_and_headers(client: TestClient) -> None:
     first = client.get("/dumps/meent.nq.gz")
     assert first.headers["content-type"] == "application/gzip"

@@ -239,6 +239,27 @@ async def test_metadata_is_in_no_graph(two_graphs: Store) -> None:
     assert leaked is False
 
 
+async def test_quads_are_the_content_graphs_quads(two_graphs: Store) -> None:
+    """What dumps and backups read: every quad of the content graphs, with its graph —
+    blank nodes too — and never the store's bookkeeping."""
+    await two_graphs.replace_graph(G2, f'<{EX}b> <{EX}name> "two" ; <{EX}knows> [] .')
+    await two_graphs.set_metadata({"a": "sha256:secret-1"})
+    quads = await two_graphs.quads()
+    assert len(quads) == 3
+    ground = {
+        (q.subject.value, q.object.value, q.graph_name.value)
+        for q in quads
+        if not isinstance(q.object, ox.BlankNode)
+    }
+    assert ground == {(EX + "a", "one", G1), (EX + "b", "two", G2)}
+    [blank] = [q for q in quads if isinstance(q.object, ox.BlankNode)]
+    assert (blank.subject, blank.predicate, blank.graph_name) == (
+        ox.NamedNode(EX + "b"),
+        ox.NamedNode(EX + "knows"),
+        ox.NamedNode(G2),
+    )
+
+
 async def test_metadata_survives_reopening_an_embedded_store(tmp_path: Path) -> None:
     settings = Settings(store=str(tmp_path / "store"))
     first = open_store(settings)
