@@ -243,7 +243,7 @@ class _Worker:
     job_started: float = 0.0
     demoted: bool = False
     cpu_at_demotion: float = 0.0
-    long: bool = False  # the job is long (LONG_AFTER): the pool schedules it
+    long: bool = False  # the job is long (LONG_CPU, LONG_AFTER): the pool schedules it
     paused: bool = False
     sent_back: bool = False  # the pool sends the job back (``_SentBack``)
     ticket: _Ticket | None = None

@@ -254,7 +254,7 @@ class ResponseCache:
                     keep = False
                     chunks.clear()
                     if size <= self.max_entry_bytes:
-                        self._asked_once_now(key)  # it may be kept the next time
+                        self._remember_asked_once(key)  # it may be kept the next time
                 else:
                     chunks.append(body)
                     complete = not message.get("more_body", False)
@@ -274,7 +274,7 @@ class ResponseCache:
             return True
         return False
 
-    def _asked_once_now(self, key: Key) -> None:
+    def _remember_asked_once(self, key: Key) -> None:
         self._asked_once[hash(key)] = None
         if len(self._asked_once) > SEEN_KEYS:
             self._asked_once.popitem(last=False)
