@@ -1,4 +1,8 @@
-"""Typed dependency aliases: what a route needs, taken from the app the factory built."""
+"""Typed dependency aliases: what a route needs, taken from the app the factory built.
+
+The getters are ``async`` though they never wait: FastAPI runs a plain ``def`` dependency in
+its thread pool, and two hops to a thread and back cost a ``/sparql`` request more of the main
+process's CPU than checking the query does (py-spy, at a few hundred requests a second)."""
 
 from __future__ import annotations
 
@@ -11,15 +15,15 @@ from service.config import Settings
 from service.store import Store
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
