@@ -40,14 +40,7 @@ from service.errors import (
 from service.queries import examples_graph, read_queries
 from service.routing import Router
 from service.service_description import SD_PREFIXES, service_description
-from service.sparqltext import (
-    QueryForm,
-    cap_rows,
-    complexity,
-    form_of,
-    is_repeatable,
-    keywords,
-)
+from service.sparqltext import QueryForm, cap_rows, form_of, is_repeatable, scan
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES, SH
 
@@ -117,9 +110,9 @@ def _decode(body: bytes, what: str) -> str:
         raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start + 1}).") from None
 
 
-def _check_complexity(query: str) -> None:
-    """Refuse a query the engine would recurse too deeply on (see ``MAX_NESTING``)."""
-    deepest, operators = complexity(query)
+def _check_complexity(deepest: int, operators: int) -> None:
+    """Refuse a query the engine would recurse too deeply on (see ``MAX_NESTING``), given
+    its ``complexity``."""
     if deepest > MAX_NESTING:
         raise BadRequest(
             f"The query nests brackets {deepest} deep; this endpoint allows {MAX_NESTING}."
@@ -163,10 +156,11 @@ async def _query(
     settings: SettingsDep,
 ) -> Response:
     """Checks that come before any work, then the query itself."""
-    words = keywords(query)  # read once: the checks here and in _run ask of its keywords
+    # Read once: the checks here and in _run ask of its keywords.
+    words, deepest, operators = scan(query)
     if form_of(words) is QueryForm.UPDATE:
         raise _refuse_update()
-    _check_complexity(query)
+    _check_complexity(deepest, operators)
     _check_dataset(params)
     endpoint = str(request.url_for("sparql_get"))
     return await _run(request, params, _with_base(query, endpoint), words, store, settings)

@@ -127,6 +127,14 @@ _OPERATORS = frozenset({"+", "-", "*", "/", "|", "!", "&", "=", "<", ">"})
 def complexity(text: str) -> tuple[int, int]:
     """The deepest bracket nesting and the number of chaining operators (``UNION``, ``||``,
     ``/``, ``+``…) of a query: what a recursive parser and evaluator recurse on."""
+    _, deepest, operators = scan(text)
+    return deepest, operators
+
+
+def scan(text: str) -> tuple[list[str], int, int]:
+    """``keywords`` and ``complexity`` in one pass over the text (the endpoint asks both of
+    every query)."""
+    words: list[str] = []
     depth = deepest = operators = 0
     for match in _TOKEN.finditer(text):
         kind, token = match.lastgroup, match.group()
@@ -138,6 +146,9 @@ def complexity(text: str) -> tuple[int, int]:
                 depth -= 1
             elif token in _OPERATORS:
                 operators += 1
-        elif kind == "word" and token.upper() == "UNION":
-            operators += 1
-    return deepest, operators
+        elif kind == "word":
+            word = token.upper()
+            words.append(word)
+            if word == "UNION":
+                operators += 1
+    return words, deepest, operators

@@ -3,7 +3,15 @@
 import pyoxigraph as ox
 import pytest
 
-from service.sparqltext import QueryForm, cap_rows, complexity, query_form, uses_service
+from service.sparqltext import (
+    QueryForm,
+    cap_rows,
+    complexity,
+    keywords,
+    query_form,
+    scan,
+    uses_service,
+)
 
 FORMS = [
     ("SELECT * WHERE { ?s ?p ?o }", QueryForm.SELECT),
@@ -89,3 +97,4 @@ def test_cap_rows(text: str, expected: str) -> None:
 )
 def test_complexity(text: str, deepest: int, operators: int) -> None:
     assert complexity(text) == (deepest, operators)
+    assert scan(text) == (keywords(text), deepest, operators)  # the endpoint's one pass
