@@ -70,7 +70,7 @@ import pyoxigraph as ox
 from service import __version__
 from service.config import Settings
 from service.dumps import MANIFEST as DUMPS_MANIFEST
-from service.dumps import canonical_hash, published_quads
+from service.dumps import canonical_hash
 from service.state import StateDB
 from service.store import StoreError, StoreUnavailable
 from service.store_remote import RemoteSparqlStore
@@ -251,7 +251,7 @@ def _embedded_quads(path: Path) -> list[ox.Quad]:
 async def _remote_quads(settings: Settings) -> list[ox.Quad]:
     store = _remote_store(settings)
     try:
-        return await published_quads(store)
+        return await store.quads()
     except StoreError as error:
         raise _unavailable(error) from None
     finally:
@@ -533,7 +533,7 @@ async def _restore_remote(
             with gzip.open(src / DATASET, "rb") as zipped, dataset.open("wb") as plain:
                 shutil.copyfileobj(zipped, plain)
             await store.bulk_load(dataset, format=ox.RdfFormat.N_QUADS)
-        loaded = canonical_hash(await published_quads(store))
+        loaded = canonical_hash(await store.quads())
     except StoreError as error:
         raise _unavailable(error) from None
     finally:

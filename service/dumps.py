@@ -155,11 +155,6 @@ class Manifest:
 # --- reading the store and hashing ---------------------------------------------------------------
 
 
-async def published_quads(store: Store) -> list[ox.Quad]:
-    """Every quad of the published graph, with its named graph."""
-    return await store.quads()
-
-
 def _has_blank_node(quad: ox.Quad) -> bool:
     return (
         isinstance(quad.subject, ox.BlankNode)
@@ -307,7 +302,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 async def dump_to(store: Store, directory: Path) -> Manifest:
     """``meent dump DIR``: the same files the service serves, and their manifest, in DIR."""
-    quads = await published_quads(store)
+    quads = await store.quads()
     manifest = await anyio.to_thread.run_sync(lambda: write_dumps(quads, directory))
     await anyio.to_thread.run_sync(write_manifest, manifest, directory)
     return manifest
@@ -350,7 +345,7 @@ async def current_manifest(request: Request, store: Store, settings: Settings) -
         if current(manifest):
             assert manifest is not None
             return manifest
-        quads = await published_quads(store)
+        quads = await store.quads()
 
         def build() -> Manifest:
             built = write_dumps(quads, root / version, version=version, relative=version)

@@ -48,7 +48,7 @@ class QueryForm(StrEnum):
 
 def keywords(text: str) -> list[str]:
     """The bare words of a SPARQL text, upper-cased, outside strings, IRIs and comments."""
-    return [match.group().upper() for match in _TOKEN.finditer(text) if match.lastgroup == "word"]
+    return scan(text)[0]
 
 
 def query_form(text: str) -> QueryForm:

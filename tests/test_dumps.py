@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.cli import app as cli
 from service.config import Settings
-from service.dumps import DUMPS, canonical_hash, published_quads
+from service.dumps import DUMPS, canonical_hash
 from service.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ async def test_round_trip_through_nquads_gives_the_same_canonical_hash(
             await fresh.replace_graph(
                 graph.value, [q.triple for q in quads if q.graph_name == graph]
             )
-        copied = await published_quads(fresh)
+        copied = await fresh.quads()
     finally:
         await fresh.close()
     assert canonical_hash(copied) == manifest["canonicalHash"]["value"]
