@@ -44,6 +44,7 @@ DATA_GRAPH = BASE_IRI + "graph/data/data"  # where `meent load data.nt` puts the
 #: Instances of each query whose answers are compared across the servers.
 CHECKED_INSTANCES = 3
 OXIGRAPH_PROBE = "/query?query=ASK%7B%7D"
+RDFLIB_PROBE = "/?query=ASK%7B%7D"
 REFERENCE = "oxigraph serve"
 STREAM_QUERY = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
 TSV = "text/tab-separated-values"
@@ -202,11 +203,11 @@ class Measured:
 
 
 async def wait_responsive(server: Server, limit: float) -> None:
-    """After a timeout a server may still be working on the abandoned request: ``oxigraph
-    serve`` is restarted (see ``servers.start_oxigraph``); rdflib-endpoint cannot stop it, so
-    wait until it answers a trivial query again."""
+    """After a timeout a server may still be working on the abandoned request: one with a
+    ``probe`` (``oxigraph serve``, rdflib-endpoint: neither can stop it) is restarted; Meent
+    stops it itself, so wait until it answers a trivial query again."""
     if server.probe is not None:
-        await asyncio.to_thread(server.restart, server.probe, 60)
+        await asyncio.to_thread(server.restart, server.probe, server.restart_within)
         return
     with contextlib.suppress(TimeoutError, OSError):
         await client.fetch(
@@ -640,7 +641,10 @@ async def run(args: argparse.Namespace) -> int:
                 rdflib = servers.start_rdflib(files, log)
                 running.append(rdflib)
                 sampler.watch(rdflib.name, rdflib.process.pid)
-                load_s = rdflib.wait_ready("/?query=ASK%7B%7D", args.rdflib_load_timeout, 0.2)
+                load_s = rdflib.wait_ready(RDFLIB_PROBE, args.rdflib_load_timeout, 0.2)
+                rdflib.probe = RDFLIB_PROBE  # restarted after a client timeout
+                rdflib.restart_within = args.rdflib_load_timeout
+                rdflib.on_restart = lambda s: sampler.watch(s.name, s.process.pid)
                 rdflib_info = {"ran": True, "triples": rdflib_triples, "load_s": load_s,
                                "timeout_s": args.rdflib_timeout}  # fmt: skip
                 targets.append(rdflib)
