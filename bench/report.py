@@ -322,7 +322,9 @@ def markdown(r: dict[str, Any]) -> str:
         out.append(
             f"rdflib-endpoint was given {rd['triples']:,} generated triples plus the project's "
             f"quads and {rd['timeout_s']:g} s per request; a request past that counts as a "
-            "timeout (not an error) and the next query waits until it answers again."
+            "timeout (not an error). It cannot stop a request its client gave up on, so after "
+            "one it is restarted (its data parsed again) before the next query, except within "
+            "the mix, where it goes on as a server would."
         )
     else:
         out.append(f"Not run: {rd.get('why_not')}.")
