@@ -454,7 +454,16 @@ def send_together(client: TestClient, queries: list[str]) -> list[tuple[int, flo
 
 
 def no_worker_stopped() -> bool:
-    return not [w for w in worker_processes() if w.status() == psutil.STATUS_STOPPED]
+    return not [w for w in worker_processes() if _status(w) == psutil.STATUS_STOPPED]
+
+
+def _status(process: psutil.Process) -> str | None:
+    """A process's status, None once it is gone (a worker may exit between listing and
+    asking: a sent-back query's worker is killed while the test looks)."""
+    try:
+        return process.status()
+    except psutil.NoSuchProcess:
+        return None
 
 
 STREAMING_RUNAWAY = "SELECT ?a ?c WHERE { ?a ?p ?b . ?c ?q ?d }"  # rows at once, for minutes
