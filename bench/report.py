@@ -106,6 +106,16 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def mix_resolution(mix: dict[str, dict[str, Any]], server: str) -> tuple[float, float] | None:
+    """The range Meent ÷ ``server`` would span had ``server`` answered one request more or one
+    fewer in the mix: how finely the mix's count of that server's answers can tell a ratio."""
+    answered, seconds = mix[server]["requests"], mix[server]["seconds"]
+    if answered < 2 or not seconds:
+        return None
+    ours = mix[MEENT]["throughput"]
+    return ours / ((answered + 1) / seconds), ours / ((answered - 1) / seconds)
+
+
 def _table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -159,11 +169,23 @@ def markdown(r: dict[str, Any]) -> str:
     rows = []
     for name in servers:
         m = r["mix"][name]
-        rows.append([name, _num(m["throughput"]), _num(m["p50_ms"], 2), _num(m["p99_ms"], 2),
+        rows.append([name, _num(m["throughput"], 3 if m["throughput"] < 1 else 1),
+                     _num(m["p50_ms"], 2), _num(m["p99_ms"], 2),
                      str(m["requests"]), str(m["errors"]), str(m["timeouts"]),
                      _x(_ratio(r["mix"][MEENT]["throughput"], m["throughput"]))])  # fmt: skip
     out.append(_table(["server", "req/s", "p50 ms", "p99 ms", "requests", "errors", "timeouts",
                        "Meent ÷ this"], rows))  # fmt: skip
+    spans = [
+        f"{name}: {span[0]:.3g}–{span[1]:.3g} ×"
+        for name in servers
+        if name != MEENT and (span := mix_resolution(r["mix"], name)) is not None
+    ]
+    if spans:
+        out += [
+            "",
+            "A ratio is only as fine as the count of answers under it. Meent ÷ this, had the "
+            f"server answered one request more or one fewer: {'; '.join(spans)}.",
+        ]
 
     out += ["", "## Per query", ""]
     out.append(
