@@ -19,6 +19,11 @@ client never sees a half-written file nor a file whose checksum is not the one a
 The service builds lazily: the first request that needs the dumps after the content version
 changed builds them (one build at a time); ``meent dump DIR`` writes the same files to DIR.
 
+A build never holds the graph in memory: the store streams its quads to an N-Quads file, and
+the quads and the union's triples are sorted by line on disk (an external merge sort), each
+once. The N-Triples and N-Quads dumps are those sorted lines; Turtle and JSON-LD are written
+from the sorted triples, so each subject's triples are together.
+
 The canonical hash is RDF Dataset Canonicalization (W3C RDFC-1.0,
 https://www.w3.org/TR/rdf-canon/) of all quads: blank nodes relabelled canonically, the
 canonical N-Quads lines sorted (§4.4 "the canonical n-quads form … sorted in code point
@@ -37,7 +42,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +65,8 @@ from service.vocab import PREFIXES
 MANIFEST = "manifest.json"
 #: How long a cache may reuse a dump or the manifest without asking again (seconds).
 DUMP_MAX_AGE = 300
+#: Bytes copied at a time into a compressed dump.
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -163,42 +170,83 @@ def _has_blank_node(quad: ox.Quad) -> bool:
     )
 
 
-def _sorted_lines(n_quads: bytes) -> Iterator[bytes]:
-    """The lines of an N-Quads document in code point order (UTF-8's byte order), each once
-    (a dataset is a set: the same quad given twice is one)."""
-    lines = n_quads.split(b"\n")
-    del n_quads
-    lines.sort()
-    previous = b""
-    for line in lines:
-        if line != previous:
-            yield line
-            previous = line
+#: Lines an external sort holds in memory at a time: about 40 MB of N-Quads lines.
+RUN_LINES = 250_000
 
 
-def canonical_hash(quads: Iterable[ox.Quad]) -> str:
+def sorted_unique_lines(
+    lines: Iterable[bytes], workdir: Path, *, run_lines: int = RUN_LINES
+) -> Iterator[bytes]:
+    """``lines`` (each ending in a newline; empty ones dropped) in byte order, each once.
+
+    Sorted in runs of ``run_lines`` that are written to files in a folder of their own in
+    ``workdir`` and merged, so memory stays flat at any size. The byte order of UTF-8 is code
+    point order, the order RDFC-1.0 §4.4 asks of canonical N-Quads; and a dataset is a set,
+    so a line given twice is one."""
+    with contextlib.ExitStack() as stack:
+        runs: list[Path] = []
+        run: list[bytes] = []
+        folder: Path | None = None
+
+        def spill() -> None:
+            nonlocal folder
+            if folder is None:
+                folder = Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix=".runs-", dir=workdir))
+                )
+            run.sort()
+            path = folder / str(len(runs))
+            with path.open("wb") as file:
+                file.writelines(run)
+            runs.append(path)
+            run.clear()
+
+        for line in lines:
+            if len(line) > 1:
+                run.append(line)
+                if len(run) >= run_lines:
+                    spill()
+        merged: Iterable[bytes] = run
+        if runs:
+            if run:
+                spill()
+            merged = heapq.merge(*(stack.enter_context(path.open("rb")) for path in runs))
+        else:
+            run.sort()
+        previous = b""
+        for line in merged:
+            if line != previous:
+                yield line
+                previous = line
+
+
+def canonical_hash(quads: Iterable[ox.Quad], workdir: Path | None = None) -> str:
     """SHA-256 of the RDFC-1.0 canonical N-Quads of ``quads``, as ``sha256:<hex>``.
 
     Only the quads with a blank node go through canonicalization: RDFC-1.0 labels each
     blank node from the quads that mention it (and, through them, other blank nodes), so a
     quad without one neither changes a label nor is changed; its canonical line is its
-    N-Quads line. At a million quads with a few blank nodes that is seconds and hundreds of
-    MB instead of tens of seconds and GBs."""
-    ground: list[ox.Quad] = []
+    N-Quads line. Those lines are sorted on disk (in ``workdir``, or the system's temporary
+    folder), so at a million quads with a few blank nodes this takes seconds and a few tens
+    of MB, whatever the size."""
     blank = ox.Dataset()
-    for quad in quads:
-        if _has_blank_node(quad):
-            blank.add(quad)
-        else:
-            ground.append(quad)
-    blank.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = heapq.merge(
-        _sorted_lines(ox.serialize(ground, format=ox.RdfFormat.N_QUADS)),
-        _sorted_lines(ox.serialize(blank, format=ox.RdfFormat.N_QUADS)),
-    )
+
+    def ground() -> Iterator[ox.Quad]:
+        for quad in quads:
+            if _has_blank_node(quad):
+                blank.add(quad)
+            else:
+                yield quad
+
     digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line + b"\n")
+    with tempfile.TemporaryDirectory(prefix=".hash-", dir=workdir) as tmp:
+        work = Path(tmp)
+        ox.serialize(ground(), work / "ground.nq", ox.RdfFormat.N_QUADS)
+        blank.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        labelled = ox.serialize(blank, format=ox.RdfFormat.N_QUADS).splitlines(keepends=True)
+        with (work / "ground.nq").open("rb") as file:
+            for line in heapq.merge(sorted_unique_lines(file, work), sorted(set(labelled))):
+                digest.update(line)
     return "sha256:" + digest.hexdigest()
 
 
@@ -250,42 +298,79 @@ class _Hashing(io.RawIOBase):
 
 
 def write_dumps(
-    quads: list[ox.Quad], directory: Path, *, version: str | None = None, relative: str = ""
+    nquads: Path, directory: Path, *, version: str | None = None, relative: str = ""
 ) -> Manifest:
-    """Write every dump of ``quads`` into ``directory`` (atomically, file by file)."""
+    """Write every dump of the quads in the N-Quads file ``nquads`` into ``directory``
+    (atomically, file by file).
+
+    The quads and the union's triples are sorted by line, each once, on disk beside the
+    dumps: the same graph gives the same bytes, two versions of a dump differ line by line
+    where the graph did, and memory stays flat at any size (the graph is never held as
+    Python objects)."""
     directory.mkdir(parents=True, exist_ok=True)
-    triples = list(dict.fromkeys(q.triple for q in quads))
-    written = []
-    for dump in DUMPS:
-        data: list[ox.Quad] | list[ox.Triple] = quads if dump.keeps_graphs else triples
-        counted: dict[str, _Hashing] = {}
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as tmp:
+        work = Path(tmp)
+        quads_path, union_path = work / "quads.nq", work / "union.nt"
+        with nquads.open("rb") as source, quads_path.open("wb") as out:
+            out.writelines(sorted_unique_lines(source, work))
+        # The union graph: a triple stated in two graphs is one triple of it.
+        ox.serialize(
+            (quad.triple for quad in _parsed(quads_path, ox.RdfFormat.N_QUADS)),
+            work / "triples.nt",
+            ox.RdfFormat.N_TRIPLES,
+        )
+        with (work / "triples.nt").open("rb") as source, union_path.open("wb") as out:
+            out.writelines(sorted_unique_lines(source, work))
+        (work / "triples.nt").unlink()
 
-        def write(
-            file: IO[bytes], dump: Dump = dump, data: Any = data, counted: Any = counted
-        ) -> None:
-            hashing = counted["out"] = _Hashing(file)
-            target: IO[bytes] = hashing  # type: ignore[assignment]
-            if dump.compressed:
-                # mtime=0: the same graph gives the same bytes, so the same checksum. Level 6
-                # (gzip's own default), not Python's 9: half the time, a few % larger.
-                with gzip.GzipFile(fileobj=target, mode="wb", compresslevel=6, mtime=0) as zipped:
-                    ox.serialize(data, zipped, dump.rdf)
-            else:
-                prefixes = PREFIXES if dump.rdf is ox.RdfFormat.TURTLE else None
-                ox.serialize(data, target, dump.rdf, prefixes=prefixes)
+        written = []
+        for dump in DUMPS:
+            sorted_path = quads_path if dump.keeps_graphs else union_path
+            counted: dict[str, _Hashing] = {}
 
-        write_atomic(directory / dump.name, write)
-        out = counted["out"]
-        written.append(DumpFile(dump.name, out.size, out.sha256.hexdigest()))
-    return Manifest(
-        version=version,
-        built=datetime.now(UTC).replace(microsecond=0),
-        directory=relative,
-        quads=len(quads),
-        triples=len(triples),
-        canonical_hash=canonical_hash(quads),
-        files=tuple(written),
-    )
+            def write(
+                file: IO[bytes], dump: Dump = dump, path: Path = sorted_path, counted: Any = counted
+            ) -> None:
+                hashing = counted["out"] = _Hashing(file)
+                target: IO[bytes] = hashing  # type: ignore[assignment]
+                if dump.compressed:
+                    # N-Triples and N-Quads are the sorted lines as they are. mtime=0: the
+                    # same graph gives the same bytes, so the same checksum. Level 6 (gzip's
+                    # own default), not Python's 9: half the time, a few % larger.
+                    with (
+                        gzip.GzipFile(
+                            fileobj=target, mode="wb", compresslevel=6, mtime=0
+                        ) as zipped,
+                        path.open("rb") as lines,
+                    ):
+                        shutil.copyfileobj(lines, zipped, CHUNK)
+                else:
+                    prefixes = PREFIXES if dump.rdf is ox.RdfFormat.TURTLE else None
+                    data = _parsed(path, ox.RdfFormat.N_TRIPLES)
+                    ox.serialize(data, target, dump.rdf, prefixes=prefixes)
+
+            write_atomic(directory / dump.name, write)
+            out = counted["out"]
+            written.append(DumpFile(dump.name, out.size, out.sha256.hexdigest()))
+        return Manifest(
+            version=version,
+            built=datetime.now(UTC).replace(microsecond=0),
+            directory=relative,
+            quads=_count_lines(quads_path),
+            triples=_count_lines(union_path),
+            canonical_hash=canonical_hash(_parsed(quads_path, ox.RdfFormat.N_QUADS), work),
+            files=tuple(written),
+        )
+
+
+def _parsed(path: Path, rdf: ox.RdfFormat) -> Iterator[Any]:
+    """The triples or quads of a file this module wrote (so, valid: parsed leniently)."""
+    return iter(ox.parse(path=path, format=rdf, lenient=True))
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as file:
+        return sum(1 for _ in file)
 
 
 def write_manifest(manifest: Manifest, directory: Path) -> None:
@@ -300,10 +385,20 @@ def read_manifest(directory: Path) -> Manifest | None:
         return None
 
 
+@contextlib.asynccontextmanager
+async def _store_quads(store: Store, directory: Path) -> AsyncIterator[Path]:
+    """Every quad of the store, as an N-Quads file in a temporary folder in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".quads-", dir=directory) as tmp:
+        path = Path(tmp) / "quads.nq"
+        await store.write_quads(path)
+        yield path
+
+
 async def dump_to(store: Store, directory: Path) -> Manifest:
     """``meent dump DIR``: the same files the service serves, and their manifest, in DIR."""
-    quads = await store.quads()
-    manifest = await anyio.to_thread.run_sync(lambda: write_dumps(quads, directory))
+    async with _store_quads(store, directory) as nquads:
+        manifest = await anyio.to_thread.run_sync(lambda: write_dumps(nquads, directory))
     await anyio.to_thread.run_sync(write_manifest, manifest, directory)
     return manifest
 
@@ -345,10 +440,10 @@ async def current_manifest(request: Request, store: Store, settings: Settings) -
         if current(manifest):
             assert manifest is not None
             return manifest
-        quads = await store.quads()
+        target = root / version
 
-        def build() -> Manifest:
-            built = write_dumps(quads, root / version, version=version, relative=version)
+        def build(nquads: Path) -> Manifest:
+            built = write_dumps(nquads, target, version=version, relative=version)
             write_manifest(built, root)
             # Keep the previous build, which a download may still be reading; drop older ones.
             keep = {version, manifest.directory if manifest else ""}
@@ -357,7 +452,8 @@ async def current_manifest(request: Request, store: Store, settings: Settings) -
                     shutil.rmtree(child, ignore_errors=True)
             return built
 
-        return await anyio.to_thread.run_sync(build)
+        async with _store_quads(store, target) as nquads:
+            return await anyio.to_thread.run_sync(build, nquads)
 
 
 def download_url(request: Request, name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -166,12 +167,22 @@ def _disk_unavailable(request: Request, cause: str) -> JSONResponse:
     return response
 
 
+def _errno(error: OSError) -> int | None:
+    """An OSError's errno. pyoxigraph's (Rust I/O errors, raised while it reads or writes a
+    file) carry none; their message ends in "(os error 28)"."""
+    if error.errno is not None:
+        return error.errno
+    found = re.search(r"\(os error (\d+)\)", str(error))
+    return int(found.group(1)) if found else None
+
+
 async def _os_error(request: Request, error: Exception) -> JSONResponse:
     """A full or read-only disk under a write (the dumps, say) is a 503; other OS errors
     are unexpected."""
     assert isinstance(error, OSError)
-    if error.errno in _DISK_TROUBLE:
-        return _disk_unavailable(request, f"{error.strerror} ({error.filename})")
+    if _errno(error) in _DISK_TROUBLE:
+        where = f" ({error.filename})" if error.filename else ""
+        return _disk_unavailable(request, f"{error.strerror or error}{where}")
     return await _unexpected(request, error)
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import (
     Callable,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -331,6 +332,28 @@ class OxigraphStore:
                     for quad in self._store.quads_for_pattern(None, None, None, None)
                     if isinstance(quad.graph_name, ox.NamedNode)
                 ]
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def write_quads(self, path: Path) -> int:
+        def run() -> int:
+            written = 0
+
+            def named(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+                nonlocal written
+                for quad in quads:
+                    if isinstance(quad.graph_name, ox.NamedNode):
+                        written += 1
+                        yield quad
+
+            with self._using():
+                # One iteration is one snapshot: a write meanwhile is either all in or all out.
+                ox.serialize(
+                    named(self._store.quads_for_pattern(None, None, None, None)),
+                    path,
+                    ox.RdfFormat.N_QUADS,
+                )
+            return written
 
         return await anyio.to_thread.run_sync(run)
 

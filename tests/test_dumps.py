@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import itertools
 import json
 import shutil
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.cli import app as cli
 from service.config import Settings
-from service.dumps import DUMPS, canonical_hash
+from service.dumps import DUMPS, canonical_hash, sorted_unique_lines
 from service.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,32 @@ def test_canonical_hash_is_rdfc_of_the_whole_dataset() -> None:
     assert canonical_hash(reversed(quads)) == rdfc_reference(quads)
 
 
+def test_line_dumps_are_sorted_and_each_line_once(client: TestClient) -> None:
+    """N-Triples and N-Quads dumps list their lines in byte order, each once: the same graph
+    gives the same bytes, and two versions differ line by line where the graph did."""
+    manifest = client.get("/dumps/").json()
+    for name, count in (("meent.nt.gz", manifest["triples"]), ("meent.nq.gz", manifest["quads"])):
+        lines = gzip.decompress(_get(client, name)).splitlines()
+        assert len(lines) == count > 1000, name
+        assert all(a < b for a, b in itertools.pairwise(lines)), name
+
+
+def test_sorted_unique_lines_sorts_on_disk_in_runs(tmp_path: Path) -> None:
+    lines = [f'<http://example.org/{i % 17}> <p> "{i % 5}" .\n'.encode() for i in range(100)]
+    lines[40:40] = [b"\n", b""]
+    shuffled = sorted(lines, key=lambda line: hashlib.sha256(line).digest())
+    merged = sorted_unique_lines(shuffled, tmp_path, run_lines=7)
+    first = next(merged)
+    # The runs were written to files of their own folder, not kept in memory ...
+    [runs] = tmp_path.iterdir()
+    assert runs.name.startswith(".runs-") and len(list(runs.iterdir())) == 15
+    rest = list(merged)
+    assert [first, *rest] == sorted(set(lines) - {b"\n", b""})
+    assert len(rest) + 1 == 85  # i mod 17 and i mod 5: every pair once in 85 steps
+    # ... and the folder is gone once the lines have been read.
+    assert not list(tmp_path.iterdir())
+
+
 def test_dump_file_304_and_headers(client: TestClient) -> None:
     first = client.get("/dumps/meent.nq.gz")
     assert first.headers["content-type"] == "application/gzip"
@@ -186,9 +213,11 @@ def test_dumps_are_rebuilt_when_the_graph_changes(
             assert response.status_code == 200 and b"test/x" in response.content
     finally:
         extra.unlink()
-    # No temporary files are left beside the dumps, and old builds are pruned.
+    # No temporary files or folders (the store's quads, the sorts' runs) are left beside the
+    # dumps, and old builds are pruned.
     dumps = settings.dumps_path
     assert not list(dumps.rglob("*.tmp"))
+    assert not list(dumps.rglob(".*"))
     assert len([p for p in dumps.iterdir() if p.is_dir()]) == 2
 
 
