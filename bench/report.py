@@ -116,6 +116,27 @@ def mix_resolution(mix: dict[str, dict[str, Any]], server: str) -> tuple[float, 
     return ours / ((answered + 1) / seconds), ours / ((answered - 1) / seconds)
 
 
+def mix_cost(r: dict[str, Any], server: str) -> tuple[float, list[str]] | None:
+    """Seconds of ``server``'s time per request of the mix, estimated from its per-query
+    throughputs weighted as the mix ran on Meent, and the questions it left out, which count
+    as the timeout (a lower bound: they took longer). Unlike the mix itself, this leaves out
+    what a server does with requests its clients gave up on."""
+    weights = {label: found["n"] for label, found in r["mix_by_query"].get(MEENT, {}).items()}
+    measured = r["per_query"].get(server)
+    if not weights or measured is None:
+        return None
+    timeout = r["args"]["rdflib_timeout" if server == RDFLIB else "query_timeout"]
+    seconds, left_out = 0.0, []
+    for label, n in weights.items():
+        throughput = measured.get(label, {}).get("throughput") or 0.0
+        if throughput > 0:
+            seconds += n / throughput
+        else:
+            seconds += n * timeout
+            left_out.append(label)
+    return seconds / sum(weights.values()), left_out
+
+
 def _table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -185,6 +206,34 @@ def markdown(r: dict[str, Any]) -> str:
             "",
             "A ratio is only as fine as the count of answers under it. Meent ÷ this, had the "
             f"server answered one request more or one fewer: {'; '.join(spans)}.",
+        ]
+
+    ours = mix_cost(r, MEENT)
+    if ours is not None and ours[0] > 0:
+        costs = []
+        for name in servers:
+            found = mix_cost(r, name)
+            if found is None:
+                continue
+            seconds, left_out = found
+            at_least = "≥ " if left_out else ""
+            costs.append(
+                f"{name} {at_least}{seconds * 1000:,.0f} ms"
+                + ("" if name == MEENT else f" ({at_least}{seconds / ours[0]:.3g} ×)")
+                + (
+                    f", counting {len(left_out)} left-out questions at the timeout"
+                    if left_out
+                    else ""
+                )
+            )
+        out += [
+            "",
+            "Server time per request of the mix, estimated from the per-query table below, "
+            "weighted as the mix ran on Meent (Meent ÷ this in brackets): "
+            + "; ".join(costs)
+            + ". A question measured by one request counts that request's time, though a "
+            "server with two cores may run two at once. Unlike the mix, this estimate leaves "
+            "out what a server does with requests its clients gave up on.",
         ]
 
     out += ["", "## Per query", ""]

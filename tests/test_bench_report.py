@@ -1,10 +1,11 @@
-"""The benchmark report (``bench/report.py``): how finely the mix can tell a ratio."""
+"""The benchmark report (``bench/report.py``): how finely the mix can tell a ratio, and the
+server time per mix request estimated from the per-query figures."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.report import MEENT, OXIGRAPH, RDFLIB, mix_resolution
+from bench.report import MEENT, OXIGRAPH, RDFLIB, mix_cost, mix_resolution
 
 
 def _mix(**answered: tuple[int, float]) -> dict[str, dict[str, float]]:
@@ -33,3 +34,23 @@ def test_many_answers_give_a_narrow_span() -> None:
 def test_too_few_answers_give_no_span() -> None:
     mix = _mix(**{MEENT: (150, 75.0), RDFLIB: (1, 90.0)})
     assert mix_resolution(mix, RDFLIB) is None
+
+
+def test_mix_cost_weighs_each_query_as_the_mix_ran_and_counts_left_out_ones_at_the_timeout() -> (
+    None
+):
+    r = {
+        "args": {"query_timeout": 30.0, "rdflib_timeout": 20.0},
+        "mix_by_query": {MEENT: {"lookup": {"n": 90}, "heavy": {"n": 10}}},
+        "per_query": {
+            MEENT: {"lookup": {"throughput": 1000.0}, "heavy": {"throughput": 0.5}},
+            RDFLIB: {"lookup": {"throughput": 100.0}},  # "heavy" left out
+        },
+    }
+    ours, left_out = mix_cost(r, MEENT)
+    assert ours == pytest.approx((90 / 1000 + 10 / 0.5) / 100)
+    assert left_out == []
+    theirs, left_out = mix_cost(r, RDFLIB)
+    assert theirs == pytest.approx((90 / 100 + 10 * 20.0) / 100)
+    assert left_out == ["heavy"]
+    assert mix_cost(r, OXIGRAPH) is None  # not measured
