@@ -418,7 +418,14 @@ def dump(
     from service.dumps import dump_to
 
     settings = _settings(store, remote)
-    manifest = _with_store(settings, lambda opened: dump_to(opened, directory))
+    try:
+        manifest = _with_store(settings, lambda opened: dump_to(opened, directory))
+    except OSError as error:
+        from service.errors import DISK_TROUBLE, os_errno
+
+        code = EXIT_UNAVAILABLE if os_errno(error) in DISK_TROUBLE else EXIT_BAD_INPUT
+        where = error.filename or directory
+        raise _fail(f"cannot write the dumps to {where}: {error.strerror or error}", code) from None
     for entry in manifest.files:
         typer.echo(f"{entry.name}\t{entry.bytes}\tsha256:{entry.sha256}")
     typer.echo(f"canonical hash {manifest.canonical_hash} ({manifest.quads} quads)")

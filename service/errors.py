@@ -150,7 +150,7 @@ async def _store_unavailable(request: Request, error: Exception) -> JSONResponse
 
 
 #: errno values that mean "the disk cannot take this write now", not a bug.
-_DISK_TROUBLE = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
+DISK_TROUBLE = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
 #: How long a client should wait when the disk cannot be written (an operator must act).
 DISK_RETRY_AFTER = 60
 
@@ -167,7 +167,7 @@ def _disk_unavailable(request: Request, cause: str) -> JSONResponse:
     return response
 
 
-def _errno(error: OSError) -> int | None:
+def os_errno(error: OSError) -> int | None:
     """An OSError's errno. pyoxigraph's (Rust I/O errors, raised while it reads or writes a
     file) carry none; their message ends in "(os error 28)"."""
     if error.errno is not None:
@@ -180,7 +180,7 @@ async def _os_error(request: Request, error: Exception) -> JSONResponse:
     """A full or read-only disk under a write (the dumps, say) is a 503; other OS errors
     are unexpected."""
     assert isinstance(error, OSError)
-    if _errno(error) in _DISK_TROUBLE:
+    if os_errno(error) in DISK_TROUBLE:
         where = f" ({error.filename})" if error.filename else ""
         return _disk_unavailable(request, f"{error.strerror or error}{where}")
     return await _unexpected(request, error)

@@ -242,6 +242,21 @@ def test_meent_dump_writes_the_same_files(tmp_path: Path, client: TestClient) ->
         assert len(body) == entry["bytes"]
 
 
+def test_meent_dump_to_a_file_is_bad_input_and_says_where(tmp_path: Path) -> None:
+    """DIR that cannot be a folder: exit 2 with a message naming it, no traceback, and the
+    file left as it was."""
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    store = str(tmp_path / "store")
+    result = CliRunner().invoke(
+        cli, ["dump", str(taken), "--store", store], env={"MEENT_PROJECT_ROOT": str(ROOT)}
+    )
+    assert result.exit_code == 2, result.output
+    assert f"cannot write the dumps to {taken}: File exists" in result.output
+    assert "Traceback" not in result.output
+    assert taken.read_text() == "not a folder"
+
+
 def test_a_recent_build_is_served_until_the_interval_has_passed(
     project: Path, tmp_path: Path
 ) -> None:
