@@ -441,6 +441,9 @@ async def current_manifest(request: Request, store: Store, settings: Settings) -
             assert manifest is not None
             return manifest
         target = root / version
+        # A build whose process was killed halfway leaves its temporary folders behind.
+        for stale in (*target.glob(".quads-*"), *target.glob(".build-*")):
+            shutil.rmtree(stale, ignore_errors=True)
 
         def build(nquads: Path) -> Manifest:
             built = write_dumps(nquads, target, version=version, relative=version)

@@ -221,6 +221,26 @@ def test_dumps_are_rebuilt_when_the_graph_changes(
     assert len([p for p in dumps.iterdir() if p.is_dir()]) == 2
 
 
+def test_a_build_killed_halfway_leaves_nothing_behind_the_next(
+    project: Path, tmp_path: Path
+) -> None:
+    """The temporary folders of a build whose process died are removed by the next build
+    into the same place; the dumps stay served."""
+    settings = Settings(store="memory", project_root=project, dumps_dir=tmp_path / "dumps")
+    with TestClient(create_app(settings)) as client:
+        version = client.get("/dumps/").json()["version"]
+    # Killed while building this version again (its manifest not yet written), then restarted.
+    build = settings.dumps_path / version
+    for name in (".quads-killed", ".build-killed"):
+        (build / name).mkdir()
+        (build / name / "quads.nq").write_bytes(b"<a> <b> <c> <g> .\n")
+    (settings.dumps_path / "manifest.json").unlink()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/dumps/").json()["version"] == version
+        assert not list(build.glob(".*"))
+        assert client.get("/dumps/meent.ttl").status_code == 200
+
+
 def test_meent_dump_writes_the_same_files(tmp_path: Path, client: TestClient) -> None:
     served = client.get("/dumps/").json()
     env = {"MEENT_PROJECT_ROOT": str(ROOT)}
