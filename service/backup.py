@@ -58,6 +58,7 @@ import shutil
 import sqlite3
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,12 +186,13 @@ async def backup(settings: Settings, dest: Path) -> BackupManifest:
         work.chmod(0o700)
         state_counts = await anyio.to_thread.run_sync(_copy_state, settings.state_path, work)
         if settings.remote is not None:
-            quads, source = await _remote_quads(settings), "remote"
+            quads = await _remote_quads(settings)
+            manifest = await anyio.to_thread.run_sync(_finish, work, quads, "remote", state_counts)
         else:
             assert settings.store_path is not None
-            quads = await anyio.to_thread.run_sync(_embedded_quads, settings.store_path)
-            source = "embedded"
-        manifest = await anyio.to_thread.run_sync(_finish, work, quads, source, state_counts)
+            manifest = await anyio.to_thread.run_sync(
+                _finish_embedded, work, settings.store_path, state_counts
+            )
         if dest.exists():
             dest.rmdir()
         work.rename(dest)
@@ -234,8 +236,9 @@ def _row_counts(db: sqlite3.Connection) -> dict[str, int]:
     }
 
 
-def _embedded_quads(path: Path) -> list[ox.Quad]:
-    """Every quad of an on-disk store, from one read-only snapshot (works beside a server)."""
+def _finish_embedded(work: Path, path: Path, state: dict[str, int] | None) -> BackupManifest:
+    """``_finish`` with every quad of an on-disk store, streamed from one read-only snapshot
+    (works beside a server; the graph is never held in memory)."""
     if not (path / "CURRENT").is_file():
         raise BackupError(f"there is no store at {path}", UNAVAILABLE)
     try:
@@ -243,7 +246,7 @@ def _embedded_quads(path: Path) -> list[ox.Quad]:
     except OSError as error:
         raise BackupError(f"cannot open the store at {path}: {error}", UNAVAILABLE) from None
     try:
-        return list(snapshot.quads_for_pattern(None, None, None, None))
+        return _finish(work, snapshot.quads_for_pattern(None, None, None, None), "embedded", state)
     finally:
         del snapshot
 
@@ -259,23 +262,36 @@ async def _remote_quads(settings: Settings) -> list[ox.Quad]:
 
 
 def _finish(
-    work: Path, quads: list[ox.Quad], source: str, state: dict[str, int] | None
+    work: Path, quads: Iterable[ox.Quad], source: str, state: dict[str, int] | None
 ) -> BackupManifest:
-    """Write the dataset, then the manifest that vouches for everything."""
+    """Write the dataset, then the manifest that vouches for everything. ``quads`` is read
+    once, as it comes; the canonical hash is taken from the file written."""
+    count = 0
+    graphs: set[ox.NamedNode] = set()
+
+    def counted() -> Iterator[ox.Quad]:
+        nonlocal count
+        for quad in quads:
+            count += 1
+            if isinstance(quad.graph_name, ox.NamedNode):
+                graphs.add(quad.graph_name)
+            yield quad
+
     with (work / DATASET).open("wb") as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
-            ox.serialize(quads, zipped, ox.RdfFormat.N_QUADS)
+            ox.serialize(counted(), zipped, ox.RdfFormat.N_QUADS)
         raw.flush()
         os.fsync(raw.fileno())
     (work / DATASET).chmod(0o600)
     files = tuple(_describe(work, name) for name in (DATASET, STATE) if (work / name).exists())
-    graphs = {q.graph_name for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+    with gzip.open(work / DATASET, "rb") as written:
+        hashed = canonical_hash(ox.parse(written, ox.RdfFormat.N_QUADS), work)
     manifest = BackupManifest(
         created=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         source=source,
-        quads=len(quads),
+        quads=count,
         graphs=len(graphs),
-        canonical_hash=canonical_hash(quads),
+        canonical_hash=hashed,
         state=state,
         files=files,
     )
