@@ -201,10 +201,10 @@ class Store(Protocol):
         """Every quad of the content graphs, with its graph (dumps, backups)."""
         ...
 
-    async def write_quads(self, path: Path) -> int:
+    async def write_quads(self, path: Path) -> None:
         """Write every quad of the content graphs to ``path`` as N-Quads, read at one moment
-        (dumps); returns how many were written. An embedded store streams them: the graph
-        is never held in memory as Python objects."""
+        (dumps). An embedded store streams them: the graph is never held in memory as Python
+        objects."""
         ...
 
     async def replace_graph(

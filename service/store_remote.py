@@ -335,11 +335,10 @@ class RemoteSparqlStore:
         assert isinstance(result, Solutions)
         return [ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in result]
 
-    async def write_quads(self, path: Path) -> int:
+    async def write_quads(self, path: Path) -> None:
         # The SPARQL protocol has no dataset-wide dump: the quads come as one SELECT's answer.
         quads = await self.quads()
         await anyio.to_thread.run_sync(lambda: ox.serialize(quads, path, ox.RdfFormat.N_QUADS))
-        return len(quads)
 
     async def replace_graph(
         self,

@@ -247,7 +247,7 @@ async def test_write_quads_streams_the_same_quads_as_n_quads(
     await two_graphs.replace_graph(G2, f'<{EX}b> <{EX}name> "two" ; <{EX}knows> [] .')
     await two_graphs.set_metadata({"a": "sha256:secret-1"})
     path = tmp_path / "quads.nq"
-    assert await two_graphs.write_quads(path) == 3
+    await two_graphs.write_quads(path)
     written = list(ox.parse(path=path, format=ox.RdfFormat.N_QUADS))
     assert len(written) == 3
     # Blank node labels are the store's own and a remote store's differ per answer.
