@@ -49,7 +49,8 @@ MEENT = str(ROOT / ".venv/bin/meent")
 
 class MeentServer:
     """A real ``meent serve`` on ``store`` (its own session, so a signal reaches only it),
-    its output appended to ``log``."""
+    its output appended to ``log``, its dumps built beside the store (not in the project's
+    ``var/dumps``, where ``make serve`` would find another store's build)."""
 
     def __init__(self, store: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
@@ -61,7 +62,7 @@ class MeentServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "MEENT_DUMPS_DIR": str(store.parent / "dumps"), **(env or {})},
         )
 
     def wait_ready(self, until: float) -> None:
