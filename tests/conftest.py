@@ -17,6 +17,16 @@ from service.store import OxigraphStore, RemoteSparqlStore, Store
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def dumps_outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Apps and servers that tests start without a dumps folder of their own build their
+    dumps in a temporary one, never in the project's ``var/dumps``: a later ``make serve``
+    would serve such a build (of another store) until the dump interval had passed."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEENT_DUMPS_DIR", str(tmp_path_factory.mktemp("session-dumps")))
+        yield
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
