@@ -17,7 +17,7 @@ What the record says (PROV-O, SPDX checksum, SHACL report)::
         prov:invalidatedAtTime … ; prov:wasInvalidatedBy <…#retraction> .   # once retracted
     <…#submission> a prov:Activity ; prov:wasAssociatedWith <contributor> [, <curator>] ;
         prov:used <https://w3id.org/meent/shapes> ; prov:generated <…#report> .
-    <…#report> a sh:ValidationReport ; sh:conforms true ; owl:versionInfo "1.0.0" ;
+    <…#report> a sh:ValidationReport ; sh:conforms true ; owl:versionInfo "1.1.0" ;
         dct:conformsTo <https://w3id.org/meent/shapes> ; sh:result <…#result-1> , … .
 """
 

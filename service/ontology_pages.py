@@ -146,7 +146,7 @@ async def jsonld_context(request: Request, store: StoreDep, settings: SettingsDe
 
 @router.get("/def/{version}")
 async def versioned(version: str) -> Response:
-    """``owl:versionIRI`` ``…/def/1.0.0``: only the current version is served."""
+    """``owl:versionIRI`` ``…/def/1.1.0``: only the current version is served."""
     if not VERSION.match(version):
         raise NotFound(f"No vocabulary document /def/{version}.")
     return Response(status_code=303, headers={"Location": "/def"})

@@ -22,6 +22,8 @@ VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 VF = Namespace("https://w3id.org/valueflows/ont/vf#")
 ESSGLOBAL = Namespace("http://purl.org/essglobal/vocab/")
 CC = Namespace("http://creativecommons.org/ns#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+SOSA = Namespace("http://www.w3.org/ns/sosa/")
 
 #: Prefix → namespace, used when writing Turtle, SPARQL prologues and JSON-LD contexts.
 PREFIXES: dict[str, str] = {
@@ -30,6 +32,7 @@ PREFIXES: dict[str, str] = {
     "dcat": str(DCAT),
     "dcatap": str(DCATAP),
     "dct": str(DCT),
+    "eli": str(ELI),
     "essglobal": str(ESSGLOBAL),
     "foaf": str(FOAF),
     "locn": str(LOCN),
@@ -44,6 +47,7 @@ PREFIXES: dict[str, str] = {
     "schema": str(SCHEMA),
     "sh": str(SH),
     "skos": str(SKOS),
+    "sosa": str(SOSA),
     "tooiont": str(TOOIONT),
     "vann": str(VANN),
     "vcard": str(VCARD),

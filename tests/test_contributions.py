@@ -82,10 +82,10 @@ def test_accepted_is_stored_with_its_provenance_in_its_own_graph(client: TestCli
               <http://spdx.org/rdf/terms#checksum>/<http://spdx.org/rdf/terms#checksumValue> "{sha}" ;
               <http://www.w3.org/ns/prov#wasGeneratedBy>/<http://www.w3.org/ns/prov#generated> ?report .
             ?who <http://www.w3.org/2000/01/rdf-schema#label> "koppel-a" .
-            ?report <http://www.w3.org/2002/07/owl#versionInfo> "1.0.0" }} }}""",
+            ?report <http://www.w3.org/2002/07/owl#versionInfo> "1.1.0" }} }}""",
     )
     detail = client.get(answer["location"]).json()
-    assert detail["contributor"] == "koppel-a" and detail["shapesVersion"] == "1.0.0"
+    assert detail["contributor"] == "koppel-a" and detail["shapesVersion"] == "1.1.0"
     assert "k-accepted" in detail["data"] and "id/contribution/" not in detail["data"]
     turtle = client.get(answer["location"], headers={"Accept": "text/turtle"})
     triples = list(ox.parse(turtle.content, ox.RdfFormat.TURTLE))

@@ -45,7 +45,7 @@ PAGES = (
     "/def.ttl",
     "/shapes",
     "/def/context.jsonld",
-    "/def/1.0.0",
+    "/def/1.1.0",
     "/contribute",
     "/contributions",
     "/contributions/templates/",

@@ -230,11 +230,11 @@ def test_file_is_canonical_turtle(path: Path) -> None:
 def test_header(ontology: Graph) -> None:
     assert (ONT, RDF.type, OWL.Ontology) in ontology
     expected = {
-        OWL.versionIRI: URIRef("https://w3id.org/meent/def/1.0.0"),
-        OWL.versionInfo: Literal("1.0.0"),
+        OWL.versionIRI: URIRef("https://w3id.org/meent/def/1.1.0"),
+        OWL.versionInfo: Literal("1.1.0"),
         DCT.license: URIRef("https://creativecommons.org/licenses/by/4.0/"),
         DCT.created: Literal("2026-11-26", datatype=XSD_DATE),
-        DCT.modified: Literal("2026-11-26", datatype=XSD_DATE),
+        DCT.modified: Literal("2026-12-07", datatype=XSD_DATE),
         DCT.publisher: URIRef(ID + "organisation/meentcoop"),
         VANN.preferredNamespacePrefix: Literal("meent"),
         VANN.preferredNamespaceUri: Literal(str(MEENT)),
