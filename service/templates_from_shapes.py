@@ -43,11 +43,23 @@ WRITABLE: dict[str, tuple[str, str]] = {
     _M + "SourceDocument": ("source", "source"),
     PREFIXES["schema"] + "Event": ("event", "event"),
     PREFIXES["foaf"] + "Person": ("person", "person"),
+    _M + "BarrierEncounter": ("barrier-encounter", "barrier-encounter"),
+    _M + "InstrumentApplication": ("instrument-application", "instrument-application"),
+    _M + "Step": ("step", "step"),
+    _M + "PublicRole": ("public-role", "public-role"),
+    _M + "SharedResource": ("shared-resource", "resource"),
+    _M + "Tenure": ("tenure", "tenure"),
+    _M + "Premise": ("premise", "premise"),
+    _M + "Participation": ("participation", "participation"),
+    _M + "ProgressObservation": ("observation", "observation"),
+    PREFIXES["rdf"] + "Statement": ("statement", "statement"),
+    PREFIXES["eli"] + "LegalResource": ("regulation", "regulation"),
 }
 #: Segments for classes that only appear as values (``sh:class``).
 _SEGMENTS = {cls: segment for cls, (_, segment) in WRITABLE.items()} | {
     _M + "ConsentRecord": "consent",
     _M + "Toolbox": "toolbox",
+    PREFIXES["org"] + "Site": "site",
     PREFIXES["skos"] + "ConceptScheme": "scheme",
     PREFIXES["cv"] + "PublicOrganisation": "organisation",
     "https://identifier.overheid.nl/tooi/def/ont/Gemeente": "gemeente",

@@ -38,6 +38,17 @@ CONTRIBUTOR_CLASSES = [
     "meent:SourceDocument",
     "schema:Event",
     "foaf:Person",
+    "meent:BarrierEncounter",
+    "meent:InstrumentApplication",
+    "meent:Step",
+    "meent:PublicRole",
+    "meent:SharedResource",
+    "meent:Tenure",
+    "meent:Premise",
+    "meent:Participation",
+    "meent:ProgressObservation",
+    "rdf:Statement",
+    "eli:LegalResource",
 ]
 REQUIRED = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
