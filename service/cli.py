@@ -141,6 +141,24 @@ def format_command(
 
 
 @app.command()
+def diagram(
+    out: Annotated[Path, typer.Option(help="Where to write the SVG.")] = Path(
+        "ontology/diagram.svg"
+    ),
+) -> None:
+    """Draw the ontology's class diagram as SVG with Graphviz (ontology/diagram.svg)."""
+    from service.ontology_diagram import GraphvizMissing, write_diagram
+
+    try:
+        write_diagram(_project_root() / "ontology", out)
+    except GraphvizMissing as error:
+        raise _fail(str(error), EXIT_UNAVAILABLE) from None
+    except OSError as error:
+        raise _fail(f"cannot write {out}: {error.strerror}") from None
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Turtle files or folders to validate.")],
     output: Annotated[

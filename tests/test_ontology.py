@@ -578,3 +578,27 @@ def test_readme_parser_and_signature_check_bite() -> None:
     assert "range should be rdfs:range" in problems
     assert "no rdfs:seeAlso" in problems
     assert "rdfs:subPropertyOf" in problems
+
+
+# ---------------------------------------------------------------- the class diagram
+
+
+def test_diagram_draws_every_class_and_the_properties_between_them(ontology: Graph) -> None:
+    from service.ontology_diagram import diagram_dot, meent_classes
+
+    dot = diagram_dot(ontology)
+    for cls in meent_classes(ontology):
+        assert f'"meent:{cls.removeprefix(str(MEENT))}";' in dot, cls
+    assert '"meent:Tenure" -> "meent:SharedResource" [label="meent:tenureOf"];' in dot
+    assert '"meent:Participation" -> "org:Membership" [arrowhead=onormal];' in dot
+
+
+def test_committed_diagram_is_not_behind_the_ontology(ontology: Graph) -> None:
+    """ontology/diagram.svg is drawn by `meent diagram`; a new class must show up in it."""
+    from service.ontology_diagram import meent_classes
+
+    svg = (ROOT / "ontology" / "diagram.svg").read_text(encoding="utf-8")
+    missing = [
+        c for c in meent_classes(ontology) if f"meent:{c.removeprefix(str(MEENT))}<" not in svg
+    ]
+    assert not missing, f"run `meent diagram`: {missing} not drawn"
