@@ -271,8 +271,14 @@ PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
 PREFIX id: <https://w3id.org/meent/id/>
 """
 SOURCED = "prov:wasDerivedFrom id:source\\/publiek-collectief-samenwerken-hoedan"
+RECORD = ID + "contribution/20240101-000000000000"  # a contribution record's IRI
+#: The checks skip the service's records of contributions only in a contribution's graph and
+#: the example questions only in the queries graph: the same things elsewhere are reported.
+IN_DATA = f"GRAPH <{GRAPH}data/test-broken>"
+IN_QUERIES = f"GRAPH <{GRAPH}queries>"
 
-#: check → (what to add to the curated graph, an IRI the check must then report)
+#: check → (TriG to add to the curated graph, an IRI the check must then report). Triples
+#: outside a GRAPH block go into a contribution's graph, BROKEN_GRAPH.
 BROKEN: list[tuple[str, str, str]] = [
     (
         "koppel-without-cohort-violation",
@@ -295,8 +301,23 @@ BROKEN: list[tuple[str, str, str]] = [
         ID + "commons/test",
     ),
     (
+        "label-missing-language-violation",
+        f'{IN_DATA} {{ id:contributor\\/jan a prov:Agent ; rdfs:label "Jan" ; {SOURCED} . }}',
+        ID + "contributor/jan",
+    ),
+    (
         "resource-without-source-violation",
         'id:commons\\/test a meent:Commons ; rdfs:label "Test"@nl .',
+        ID + "commons/test",
+    ),
+    (
+        "resource-without-source-violation",
+        f'{IN_DATA} {{ id:contributor\\/jan a prov:Agent ; rdfs:label "Jan"@nl . }}',
+        ID + "contributor/jan",
+    ),
+    (
+        "resource-without-source-violation",
+        f'{IN_QUERIES} {{ id:commons\\/test a meent:Commons ; rdfs:label "Test"@nl . }}',
         ID + "commons/test",
     ),
     (
@@ -320,6 +341,16 @@ BROKEN: list[tuple[str, str, str]] = [
         ID + "organisation/a-koppel",
     ),
     (
+        "iri-not-following-pattern-violation",
+        f'<{ID}koppel/2024-test#part> a meent:Koppel ; rdfs:label "T"@en ; {SOURCED} .',
+        ID + "koppel/2024-test#part",
+    ),
+    (
+        "iri-not-following-pattern-violation",
+        f'{IN_DATA} {{ <{RECORD}#part> a prov:Activity ; rdfs:label "T"@en ; {SOURCED} . }}',
+        RECORD + "#part",
+    ),
+    (
         "dates-out-of-order-violation",
         'id:cohort\\/amsterdoen-2024 schema:endDate "2023-12-31"^^xsd:date .',
         ID + "cohort/amsterdoen-2024",
@@ -328,6 +359,11 @@ BROKEN: list[tuple[str, str, str]] = [
         "dangling-reference-violation",
         "id:commons\\/noordoogst dct:spatial id:district\\/amsterdam-nord .",
         ID + "district/amsterdam-nord",
+    ),
+    (
+        "dangling-reference-violation",
+        f"{IN_DATA} {{ <{RECORD}> prov:wasRevisionOf <{RECORD}#sha256-0> . }}",
+        RECORD + "#sha256-0",
     ),
     (
         "source-without-page-violation",
@@ -351,13 +387,13 @@ def test_every_check_is_proven_to_bite() -> None:
     assert {check.slug for check in QUALITY_CHECKS} == {slug for slug, _, _ in BROKEN}
 
 
-@pytest.mark.parametrize(("slug", "turtle", "reported"), BROKEN, ids=[b[0] for b in BROKEN])
+@pytest.mark.parametrize(("slug", "trig", "reported"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_check_reports_a_broken_graph(
-    curated_nquads: bytes, slug: str, turtle: str, reported: str
+    curated_nquads: bytes, slug: str, trig: str, reported: str
 ) -> None:
     store = ox.Store()
     store.bulk_load(curated_nquads, format=ox.RdfFormat.N_QUADS)
-    store.load((PREFIXES + turtle).encode(), format=ox.RdfFormat.TURTLE, to_graph=BROKEN_GRAPH)
+    store.load((PREFIXES + trig).encode(), format=ox.RdfFormat.TRIG, to_graph=BROKEN_GRAPH)
     check = next(c for c in QUALITY_CHECKS if c.slug == slug)
     rows = run(store, check.query_text).rows or []
     assert any(ox.NamedNode(reported) in row.values() for row in rows), rows

@@ -12,14 +12,16 @@ English messages must contain each expected substring.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from service.validation import ValidationReport, Validator
-from service.vocab import MEENTSH
+from service.templates_from_shapes import PLACEHOLDER, WRITABLE, TemplateMaker
+from service.validation import ValidationReport, Validator, load_turtle_dir
+from service.vocab import BASE_IRI, MEENTSH
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES = ROOT / "shapes"
@@ -162,3 +164,67 @@ def test_shapes_use_no_advanced_features_but_sparql_targets(shapes: Graph) -> No
     used = {p for p in shapes.predicates() if p in advanced}
     assert used == set()
     assert (None, RDF.type, SH.SPARQLTarget) in shapes or (None, SH.target, None) in shapes
+
+
+# ---------------------------------------------------------------- example IRIs
+
+#: A Meent IRI as messages and templates write it, bare or in angle brackets, not counting the
+#: full stop of a sentence. Braces are kept, so a pattern like <…/id/person/{slug}> is found
+#: whole and reported: it reads as an IRI, and no graph describes it.
+EXAMPLE_IRI = re.compile(
+    r"https://w3id\.org/meent/id/[^\s<>\"'`()\[\],;…]*[^\s<>\"'`()\[\],;….:!?]"
+)
+
+
+def example_iris(shapes: Graph, ontology: Graph) -> dict[str, set[str]]:
+    """Every Meent IRI the shapes' messages and the generated templates show as an example,
+    with where it appears. A template's placeholders (…/CHANGE-ME) and its own subject
+    (…/id/{type}/example, which the contributor renames) are not examples of existing things.
+    """
+    found: dict[str, set[str]] = {}
+    for shape, message in shapes.subject_objects(SH.message):
+        for iri in EXAMPLE_IRI.findall(str(message)):
+            found.setdefault(iri, set()).add(f"sh:message of {shape}")
+    maker = TemplateMaker(shapes, ontology)
+    for name, cls in maker.names().items():
+        own = f"{BASE_IRI}id/{WRITABLE[str(cls)][1]}/example"
+        for lang in ("en", "nl"):
+            text = maker.render(name, lang)
+            # The comments by pattern; the values from the parsed Turtle too, so that an IRI
+            # written as a prefixed name is not missed.
+            parsed = Graph().parse(data=text, format="turtle")
+            terms = {str(t) for triple in parsed for t in triple if isinstance(t, URIRef)}
+            in_id = {t for t in terms if t.startswith(f"{BASE_IRI}id/")}
+            for iri in {*EXAMPLE_IRI.findall(text), *in_id}:
+                if iri != own and not iri.endswith(PLACEHOLDER):
+                    found.setdefault(iri, set()).add(f"template {name}")
+    return found
+
+
+def test_example_iri_pattern() -> None:
+    text = (
+        "e.g. meent:inCohort <https://w3id.org/meent/id/cohort/amsterdoen-2024> . See "
+        "https://w3id.org/meent/id/commons/noordoogst. Or <https://w3id.org/meent/id/person/{slug}>"
+    )
+    assert EXAMPLE_IRI.findall(text) == [
+        "https://w3id.org/meent/id/cohort/amsterdoen-2024",
+        "https://w3id.org/meent/id/commons/noordoogst",
+        "https://w3id.org/meent/id/person/{slug}",
+    ]
+
+
+def test_example_iris_in_messages_and_templates_exist() -> None:
+    """An example a contributor copies must name something real: the curated graph (ontology
+    and data, as published) describes every Meent IRI the shapes and templates show."""
+    shapes = load_turtle_dir(SHAPES)
+    ontology = load_turtle_dir(ROOT / "ontology")
+    curated = ontology + load_turtle_dir(ROOT / "data")
+    found = example_iris(shapes, ontology)
+    assert len(found) >= 20, "the collector found hardly any examples"
+    missing = {
+        iri: where for iri, where in found.items() if (URIRef(iri), RDF.type, None) not in curated
+    }
+    listed = "\n".join(
+        f"{iri} (in {', '.join(sorted(where))})" for iri, where in sorted(missing.items())
+    )
+    assert not missing, f"examples that the curated graph does not describe:\n{listed}"
