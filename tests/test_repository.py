@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, SKOS
+from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS
 
 from service.formatting import canonical_turtle
 from service.validation import Validator, load_turtle_dir
-from service.vocab import BASE_IRI, MEENT, MEENTSH
+from service.vocab import BASE_IRI, ID, MEENT, MEENTSH
 
 ROOT = Path(__file__).resolve().parent.parent
 TURTLE_FILES = sorted(
@@ -117,3 +117,61 @@ def test_curated_data_conforms_to_the_shapes(data: Graph) -> None:
     report = Validator.from_project(ROOT).validate(data)
     problems = [f"{r.severity} {r.focus} {r.path}: {r.message('en')}" for r in report.violations]
     assert report.conforms, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- breadth of the knowledge
+
+#: Each model area of ontology/README.md ("The model by area") and the classes that show it has
+#: real, sourced instances in the curated graph.
+MODEL_AREAS: dict[str, tuple[str, ...]] = {
+    "events in a collaboration": ("BarrierEncounter", "InstrumentApplication", "Step"),
+    "qualified public roles": ("PublicRole",),
+    "the commons and its governance": ("SharedResource", "Tenure"),
+    "provenance per statement": ("Premise",),
+    "participation over time": ("Participation", "ProgressObservation"),
+    "kinds of organisation and place": ("Neighbourhood", "District"),
+}
+
+
+def meent_terms(ontology: Graph) -> set[URIRef]:
+    kinds = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+    return {
+        s
+        for kind in kinds
+        for s in ontology.subjects(RDF.type, kind)
+        if isinstance(s, URIRef) and str(s).startswith(str(MEENT))
+    }
+
+
+def test_the_curated_graph_rests_on_at_least_40_cited_sources(data: Graph) -> None:
+    cited = set(data.objects(None, PROV.wasDerivedFrom)) & set(
+        data.subjects(RDF.type, MEENT.SourceDocument)
+    )
+    assert len(cited) >= 40, f"{len(cited)} cited source documents"
+
+
+def test_the_curated_graph_holds_at_least_200_typed_resources(data: Graph) -> None:
+    typed = {s for s in data.subjects(RDF.type) if isinstance(s, URIRef)}
+    assert len(typed) >= 200, f"{len(typed)} typed resources"
+
+
+def test_at_least_90_percent_of_the_meent_terms_are_in_use(data: Graph, ontology: Graph) -> None:
+    terms = meent_terms(ontology)
+    used = {t for t in terms if (None, t, None) in data or (None, RDF.type, t) in data}
+    unused = sorted(str(t).removeprefix(str(MEENT)) for t in terms - used)
+    assert len(used) >= 0.9 * len(terms), f"{len(used)} of {len(terms)} in use; unused: {unused}"
+
+
+@pytest.mark.parametrize("area", sorted(MODEL_AREAS))
+def test_every_model_area_has_sourced_instances(data: Graph, area: str) -> None:
+    for name in MODEL_AREAS[area]:
+        instances = set(data.subjects(RDF.type, MEENT[name]))
+        assert instances, f"{area}: no meent:{name} in the curated graph"
+        assert all(data.value(i, PROV.wasDerivedFrom) for i in instances), name
+
+
+def test_curators_inferences_say_why(data: Graph) -> None:
+    inferred = set(data.subjects(MEENT.standing, ID["standing/curators-inference"]))
+    assert inferred, "no statement is marked as the curators' inference"
+    unexplained = sorted(s for s in inferred if data.value(s, MEENT.reasoning) is None)
+    assert not unexplained, unexplained
