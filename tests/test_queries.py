@@ -180,11 +180,29 @@ def broken_promises(example: ExampleQuery, answer: Answer) -> list[str]:
 # ---------------------------------------------------------------- the research questions
 
 
+#: The model areas of ontology/README.md ("The model by area") and the tag that marks the
+#: example questions exercising each one: a researcher finds them by it in the query editor.
+MODEL_AREA_TAGS = {
+    "events in a collaboration": "events",
+    "qualified public roles": "public roles",
+    "the commons and its governance": "commons",
+    "provenance per statement": "provenance",
+    "participation over time": "participation",
+    "kinds of organisation and place": "organisations",
+}
+
+
 def test_enough_questions_in_every_form() -> None:
-    assert len(EXAMPLES) >= 15
+    assert len(EXAMPLES) >= 30
     forms = {example.query_form for example in EXAMPLES}
     assert {"select", "ask", "construct"} <= forms
     assert len({example.slug for example in EXAMPLES}) == len(EXAMPLES)
+
+
+@pytest.mark.parametrize("area", sorted(MODEL_AREA_TAGS))
+def test_every_model_area_has_a_question(area: str) -> None:
+    tagged = [e.slug for e in EXAMPLES if MODEL_AREA_TAGS[area] in e.tags]
+    assert tagged, f"no example question tagged {MODEL_AREA_TAGS[area]!r} for {area}"
 
 
 @pytest.mark.parametrize("example", EXAMPLES + QUALITY_CHECKS, ids=_slug)
