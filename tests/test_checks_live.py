@@ -94,8 +94,8 @@ def _term(term: dict[str, str]) -> str:
     return f"{text}^^<{term['datatype']}>" if "datatype" in term else text
 
 
-def _rows(url: str, query: str) -> list[dict[str, str]]:
-    """The solutions of ``query`` on the live service's public endpoint."""
+def _answer(url: str, query: str) -> dict:
+    """The SPARQL JSON answer of ``query`` on the live service's public endpoint."""
     response = httpx.post(
         url + "/sparql",
         content=query.encode(),
@@ -103,21 +103,19 @@ def _rows(url: str, query: str) -> list[dict[str, str]]:
         timeout=120,
     )
     assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _rows(url: str, query: str) -> list[dict[str, str]]:
+    """The solutions of ``query`` on the live service's public endpoint."""
     return [
         {name: _term(term) for name, term in binding.items()}
-        for binding in response.json()["results"]["bindings"]
+        for binding in _answer(url, query)["results"]["bindings"]
     ]
 
 
 def _ask(url: str, query: str) -> bool:
-    response = httpx.post(
-        url + "/sparql",
-        content=query.encode(),
-        headers={"Content-Type": "application/sparql-query", "Accept": RESULTS_JSON},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return bool(response.json()["boolean"])
+    return bool(_answer(url, query)["boolean"])
 
 
 def test_the_store_holds_what_a_live_store_holds(live: tuple[str, str, str]) -> None:
