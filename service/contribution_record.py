@@ -14,6 +14,7 @@ What the record says (PROV-O, SPDX checksum, SHACL report)::
         dct:created … ; dct:modified … ; dct:license <…/by/4.0/> ;
         spdx:checksum <…#checksum> ;            # SHA-256 of the submitted bytes
         prov:wasGeneratedBy <…#submission> ;
+        meent:standing <https://w3id.org/meent/id/standing/reported-by-contributor> ;
         prov:invalidatedAtTime … ; prov:wasInvalidatedBy <…#retraction> .   # once retracted
     <…#submission> a prov:Activity ; prov:wasAssociatedWith <contributor> [, <curator>] ;
         prov:used <https://w3id.org/meent/shapes> ; prov:generated <…#report> .
@@ -41,6 +42,10 @@ SD_NAME = ox.NamedNode("http://www.w3.org/ns/sparql-service-description#name")
 OWL_VERSION = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SHAPES = ox.NamedNode("https://w3id.org/meent/shapes")
+MEENT_STANDING = ox.NamedNode("https://w3id.org/meent/def#standing")
+#: What a contribution's statements rest on: a contributor's report, checked against the shapes
+#: but not against a published source (the standings scheme in ontology/schemes.ttl).
+REPORTED_BY_CONTRIBUTOR = ox.NamedNode("https://w3id.org/meent/id/standing/reported-by-contributor")
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 CC0 = "https://creativecommons.org/publicdomain/zero/1.0/"
 LICENCES = (CC_BY, CC0)
@@ -121,6 +126,7 @@ def record_triples(record: Record) -> list[ox.Triple]:
         (me, _n(DCT + "license"), _n(record.licence)),
         (me, _n(SPDX + "checksum"), checksum),
         (me, _n(PROV + "wasGeneratedBy"), submission),
+        (me, MEENT_STANDING, REPORTED_BY_CONTRIBUTOR),
         (checksum, RDF_TYPE, _n(SPDX + "Checksum")),
         (checksum, _n(SPDX + "algorithm"), _n(SPDX + "checksumAlgorithm_sha256")),
         (checksum, _n(SPDX + "checksumValue"), ox.Literal(record.sha256)),

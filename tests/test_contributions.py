@@ -80,7 +80,8 @@ def test_accepted_is_stored_with_its_provenance_in_its_own_graph(client: TestCli
               <http://www.w3.org/ns/prov#generatedAtTime> ?when ;
               <http://purl.org/dc/terms/license> <https://creativecommons.org/licenses/by/4.0/> ;
               <http://spdx.org/rdf/terms#checksum>/<http://spdx.org/rdf/terms#checksumValue> "{sha}" ;
-              <http://www.w3.org/ns/prov#wasGeneratedBy>/<http://www.w3.org/ns/prov#generated> ?report .
+              <http://www.w3.org/ns/prov#wasGeneratedBy>/<http://www.w3.org/ns/prov#generated> ?report ;
+              <{BASE}def#standing> <https://w3id.org/meent/id/standing/reported-by-contributor> .
             ?who <http://www.w3.org/2000/01/rdf-schema#label> "koppel-a" .
             ?report <http://www.w3.org/2002/07/owl#versionInfo> "1.1.0" }} }}""",
     )
