@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from rdflib import Graph, Literal, Node, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.namespace import RDF, RDFS, SH, SKOS, XSD
 
 from service.vocab import BASE_IRI, PREFIXES
 
@@ -198,6 +198,8 @@ class TemplateMaker:
                 return _term(c[key][0], used)
         if str(line.predicate) in _POINTS_TO:
             return _POINTS_TO[str(line.predicate)]
+        if segment := self._concept_segment(line.predicate):
+            return f"<{BASE_IRI}id/{segment}/{PLACEHOLDER}>"
         classes = [v for v in c.get(SH["class"], []) if isinstance(v, URIRef)]
         ranges = [
             r
@@ -223,6 +225,16 @@ class TemplateMaker:
         if SH.Literal in c.get(SH.nodeKind, []):
             return f'"{TEXT}"'
         return f'"{TEXT}"@nl, "{TEXT}"@en'
+
+    def _concept_segment(self, predicate: URIRef) -> str | None:
+        """For a property whose values come from a concept scheme (``rdfs:seeAlso`` the scheme
+        in the ontology), the IRI type segment its concepts share: ``instrument`` for
+        ``meent:instrument``, so the placeholder already names the right kind of concept."""
+        for scheme in self.ontology.objects(predicate, RDFS.seeAlso):
+            concept = next(iter(self.ontology.subjects(SKOS.inScheme, scheme)), None)
+            if isinstance(concept, URIRef) and str(concept).startswith(f"{BASE_IRI}id/"):
+                return str(concept).removeprefix(f"{BASE_IRI}id/").split("/")[0]
+        return None
 
 
 def _forbidden(shapes: Graph, shape: Node) -> bool:

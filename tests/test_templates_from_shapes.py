@@ -183,3 +183,14 @@ def test_a_filled_in_template_is_checked_by_the_service(client: TestClient) -> N
     )
     assert response.status_code == 200, response.text
     assert response.json()["conforms"] is True
+
+
+def test_a_concept_placeholder_names_the_kind_of_concept_its_scheme_holds() -> None:
+    """meent:instrument takes a concept of scheme/instruments, whose IRIs are …/id/instrument/…:
+    the placeholder says so, where it once said …/id/theme/… for every concept."""
+    maker = TemplateMaker(SHAPES, ONTOLOGY)
+    template = maker.render("instrument-application", "en")
+    assert "meent:instrument <https://w3id.org/meent/id/instrument/CHANGE-ME> ;" in template
+    assert "meent:tenureType <https://w3id.org/meent/id/tenure-type/CHANGE-ME> ;" in (
+        maker.render("tenure", "en")
+    )
