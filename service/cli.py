@@ -1,4 +1,4 @@
-"""The ``meent`` command line (DESIGN §6). Exit codes: 0 ok, 1 validation failed, 2 bad input."""
+"""The ``meent`` command line (docs/architecture.md, "The command line and the settings"). Exit codes: 0 ok, 1 validation failed, 2 bad input."""
 
 import json
 import sys
@@ -21,7 +21,7 @@ from service.validation import Validator
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
-#: The store could not be opened or reached (added to DESIGN §6's 0/1/2).
+#: The store could not be opened or reached (docs/architecture.md, "The command line and the settings").
 EXIT_UNAVAILABLE = 3
 T = TypeVar("T")
 

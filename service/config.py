@@ -1,4 +1,4 @@
-"""Settings: ``MEENT_`` environment variables and an optional TOML file (DESIGN §6).
+"""Settings: ``MEENT_`` environment variables and an optional TOML file (docs/architecture.md, "The command line and the settings").
 
 Precedence, highest first: values passed to ``Settings(...)`` (the CLI's options), environment
 variables (``MEENT_STORE``, ``MEENT_BASE_IRI``, ``MEENT_QUERY_TIMEOUT``, …), the config file,
@@ -315,7 +315,7 @@ class Settings(BaseSettings):
         )
 
     def graph_iri(self, name: str) -> str:
-        """A named graph IRI (DESIGN §2): ``graph_iri("data/districts")``."""
+        """A named graph IRI (docs/architecture.md, "IRIs"): ``graph_iri("data/districts")``."""
         return f"{self.base_iri}graph/{name}"
 
 

@@ -1,7 +1,7 @@
 """Incremental validation: a contribution checked together with the part of the store it touches.
 
 Validating a contribution against the whole store would cost time in proportion to the store.
-Instead (DESIGN §1) the contribution is validated together with its *context*:
+Instead (docs/architecture.md, "The pieces and how data flows") the contribution is validated together with its *context*:
 
 1. every IRI the contribution mentions (as subject or object): all of its published triples —
    types, labels, founding dates, ``skos:inScheme`` of concepts, ``org:memberOf`` of people;

@@ -1,4 +1,4 @@
-"""Sync the project's curated RDF into the store's named graphs, idempotently (DESIGN §1–2).
+"""Sync the project's curated RDF into the store's named graphs, idempotently (docs/architecture.md, "The pieces and how data flows").
 
 =====================  ==========================================
 source                 named graph

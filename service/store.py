@@ -1,4 +1,4 @@
-"""The store: one interface, two implementations (DESIGN §1).
+"""The store: one interface, two implementations (docs/architecture.md, "The pieces and how data flows").
 
 ``Store`` is what the rest of the service sees. ``OxigraphStore`` is embedded pyoxigraph, on disk
 or in memory; ``RemoteSparqlStore`` talks to any SPARQL 1.1 server (Oxigraph server, Apache Jena
@@ -7,7 +7,7 @@ Nothing outside the store modules knows which one is in use: ``open_store(settin
 
 Both hold the same things in the same way:
 
-- Content lives in named graphs (DESIGN §2). Queries without a dataset see the *union* of the
+- Content lives in named graphs (docs/architecture.md, "IRIs"). Queries without a dataset see the *union* of the
   graphs as their default graph: ``use_default_graph_as_union`` for pyoxigraph; for a server,
   its own setting (``oxigraph serve --union-default-graph``; Fuseki TDB2
   ``tdb2:unionDefaultGraph true``; GraphDB and Virtuoso do this by default).

@@ -80,7 +80,7 @@ class Verdict:
 
 
 def slugify(name: str) -> str:
-    """Lowercase ASCII with hyphens (DESIGN §2), for the contributor's IRI."""
+    """Lowercase ASCII with hyphens (docs/architecture.md, "IRIs"), for the contributor's IRI."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 

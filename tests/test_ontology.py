@@ -2,8 +2,9 @@
 
 Checks the header, that every term is documented in Dutch and English, that the term list in
 ontology/README.md (the contract shapes and data are written against) and the Turtle cannot
-drift apart, and the IRI patterns of DESIGN.md section 2. The checks are small functions that
-return a list of problems, so each one is also run on a tiny broken graph to prove it bites.
+drift apart, and the IRI patterns of docs/architecture.md, "IRIs". The checks are small
+functions that return a list of problems, so each one is also run on a tiny broken graph to
+prove it bites.
 """
 
 import re

@@ -1,6 +1,7 @@
-"""The query timeout really stops the work (DESIGN §1, issue 3, issue 8 "Abuse of the query
-service"): a runaway query answers 503 at the timeout, its worker process is killed so the CPU
-goes back to idle, and simple queries keep answering quickly while runaways run."""
+"""The query timeout really stops the work (issue 3, issue 8 "Abuse of the query service";
+docs/architecture.md, "The path of a SPARQL query"): a runaway query answers 503 at the
+timeout, its worker process is killed so the CPU goes back to idle, and simple queries keep
+answering quickly while runaways run."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ TURTLE_FILES = sorted(
     p for folder in ("ontology", "shapes", "data") for p in (ROOT / folder).glob("*.ttl")
 )
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-#: DESIGN §2: things, concept schemes, named graphs, and the vocabulary/shapes namespaces.
+#: docs/architecture.md, "IRIs": things, concept schemes, named graphs, and the vocabulary and
+#: shapes namespaces.
 MINTED_IRI = re.compile(
     rf"^{re.escape(BASE_IRI)}(?:id/{SLUG}/{SLUG}|graph/{SLUG}(?:/{SLUG})*|def(?:/\d+\.\d+\.\d+)?|shapes)$"
 )
@@ -68,7 +69,7 @@ def test_canonical_check_catches_drift() -> None:
 
 def test_minted_iris_follow_the_pattern(data: Graph, ontology: Graph) -> None:
     bad = sorted(i for i in minted_iris(data + ontology) if not MINTED_IRI.match(i))
-    assert not bad, f"IRIs not following DESIGN §2: {bad}"
+    assert not bad, f"IRIs not following docs/architecture.md, 'IRIs': {bad}"
 
 
 def test_iri_pattern_rejects_bad_slugs() -> None:
@@ -103,7 +104,8 @@ def test_no_dangling_links_into_meent(data: Graph, ontology: Graph) -> None:
 
 
 def test_every_curated_thing_names_its_source(data: Graph) -> None:
-    """Provenance on every curated fact (DESIGN §4): each described thing cites a source."""
+    """Provenance on every curated fact (docs/architecture.md, "What the data may say"): each
+    described thing cites a source."""
     sources = set(data.subjects(RDF.type, MEENT.SourceDocument))
     unsourced = sorted(
         s
