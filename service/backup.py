@@ -73,8 +73,7 @@ from service.config import Settings
 from service.dumps import MANIFEST as DUMPS_MANIFEST
 from service.dumps import canonical_hash
 from service.state import StateDB
-from service.store import StoreError, StoreUnavailable
-from service.store_remote import RemoteSparqlStore
+from service.store import RemoteSparqlStore, StoreError, StoreUnavailable
 
 FORMAT = "meent-backup"
 VERSION = 1

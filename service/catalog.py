@@ -76,7 +76,7 @@ CATALOG_PREFIXES = {
 }
 
 
-class _Graph:
+class TripleGraph:
     """Triples built with plain strings for IRIs."""
 
     def __init__(self) -> None:
@@ -88,16 +88,16 @@ class _Graph:
         self.triples.append(ox.Triple(subject, ox.NamedNode(p), obj))
 
 
-def _text(value: str, lang: str | None = None) -> ox.Literal:
+def text_literal(value: str, lang: str | None = None) -> ox.Literal:
     return ox.Literal(value, language=lang) if lang else ox.Literal(value)
 
 
-def _typed(value: str, datatype: str) -> ox.Literal:
+def typed_literal(value: str, datatype: str) -> ox.Literal:
     return ox.Literal(value, datatype=ox.NamedNode(datatype))
 
 
-def _when(moment: datetime) -> ox.Literal:
-    return _typed(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), str(XSD.dateTime))
+def datetime_literal(moment: datetime) -> ox.Literal:
+    return typed_literal(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), str(XSD.dateTime))
 
 
 @dataclass(frozen=True)
@@ -119,27 +119,27 @@ class CatalogIris:
         return f"{self.catalog}#dump-{name.removeprefix('meent.').replace('.', '-')}"
 
 
-def describe_agents(graph: _Graph, settings: Settings, contact: str, landing: str) -> None:
+def describe_agents(graph: TripleGraph, settings: Settings, contact: str, landing: str) -> None:
     """The publisher (an organisation, never a person) and its public contact point."""
     publisher = settings.publisher
     graph.add(publisher, str(RDF.type), str(FOAF.Agent))
     graph.add(publisher, str(RDF.type), str(FOAF.Organization))
-    graph.add(publisher, str(FOAF.name), _text(settings.publisher_name))
+    graph.add(publisher, str(FOAF.name), text_literal(settings.publisher_name))
     graph.add(publisher, str(DCTERMS.type), PUBLISHER_TYPE + settings.publisher_type)
     graph.add(contact, str(RDF.type), str(VCARD.Kind))
     graph.add(contact, str(RDF.type), str(VCARD.Organization))
-    graph.add(contact, str(VCARD.fn), _text(settings.publisher_name))
+    graph.add(contact, str(VCARD.fn), text_literal(settings.publisher_name))
     if settings.contact_email:
         graph.add(contact, str(VCARD.hasEmail), "mailto:" + settings.contact_email)
     graph.add(contact, str(VCARD.hasURL), settings.contact_url or landing)
 
 
-def _common(graph: _Graph, subject: str, settings: Settings, contact: str) -> None:
+def _common(graph: TripleGraph, subject: str, settings: Settings, contact: str) -> None:
     graph.add(subject, str(DCTERMS.publisher), settings.publisher)
     graph.add(subject, str(DCAT.contactPoint), contact)
 
 
-def _controlled_values(graph: _Graph, landing: str, base_iri: str) -> None:
+def _controlled_values(graph: TripleGraph, landing: str, base_iri: str) -> None:
     """Type the values as the DCAT-AP(-NL) range shapes require (DCAT-AP 3.0.1 range.ttl).
 
     Concepts of the EU and ADMS vocabularies are not described here: their labels and
@@ -169,24 +169,26 @@ def build_catalog(
     iris = CatalogIris.of(settings)
     landing = str(request.base_url)
     sparql_url = landing + "sparql"
-    graph = _Graph()
+    graph = TripleGraph()
     type_ = str(RDF.type)
     describe_agents(graph, settings, iris.contact, landing)
     _controlled_values(graph, landing, settings.base_iri)
 
     catalog = iris.catalog
     graph.add(catalog, type_, str(DCAT.Catalog))
-    graph.add(catalog, str(DCTERMS.title), _text(settings.instance_title, "en"))
+    graph.add(catalog, str(DCTERMS.title), text_literal(settings.instance_title, "en"))
     graph.add(
         catalog,
         str(DCTERMS.description),
-        _text(f"Catalogue of {settings.instance_title}: " + settings.instance_description, "en"),
+        text_literal(
+            f"Catalogue of {settings.instance_title}: " + settings.instance_description, "en"
+        ),
     )
     _common(graph, catalog, settings, iris.contact)
     graph.add(catalog, str(FOAF.homepage), landing)
     graph.add(catalog, str(DCTERMS.license), CC_BY_4)
     graph.add(catalog, str(DCAT.themeTaxonomy), EU + "data-theme")
-    graph.add(catalog, str(DCTERMS.modified), _when(modified))
+    graph.add(catalog, str(DCTERMS.modified), datetime_literal(modified))
     graph.add(catalog, str(DCTERMS.spatial), AMSTERDAM_GEONAMES)
     for language in LANGUAGES:
         graph.add(catalog, str(DCTERMS.language), language)
@@ -195,14 +197,14 @@ def build_catalog(
 
     dataset = iris.dataset
     graph.add(dataset, type_, str(DCAT.Dataset))
-    graph.add(dataset, str(DCTERMS.title), _text(settings.instance_title, "en"))
-    graph.add(dataset, str(DCTERMS.description), _text(settings.instance_description, "en"))
-    graph.add(dataset, str(DCTERMS.identifier), _text(dataset))
+    graph.add(dataset, str(DCTERMS.title), text_literal(settings.instance_title, "en"))
+    graph.add(dataset, str(DCTERMS.description), text_literal(settings.instance_description, "en"))
+    graph.add(dataset, str(DCTERMS.identifier), text_literal(dataset))
     _common(graph, dataset, settings, iris.contact)
     graph.add(dataset, str(DCTERMS.creator), settings.publisher)
     graph.add(dataset, str(DCTERMS.accessRights), ACCESS_PUBLIC)
     graph.add(dataset, str(DCTERMS.accrualPeriodicity), FREQUENCY)
-    graph.add(dataset, str(DCTERMS.modified), _when(modified))
+    graph.add(dataset, str(DCTERMS.modified), datetime_literal(modified))
     graph.add(dataset, str(DCAT.landingPage), landing)
     graph.add(dataset, str(DCTERMS.conformsTo), settings.base_iri + "def")
     for theme in THEMES:
@@ -212,13 +214,13 @@ def build_catalog(
     for place in (AMSTERDAM_GEONAMES, AMSTERDAM_TOOI):
         graph.add(dataset, str(DCTERMS.spatial), place)
     for keyword in KEYWORDS:
-        graph.add(dataset, str(DCAT.keyword), _text(keyword))
+        graph.add(dataset, str(DCAT.keyword), text_literal(keyword))
     period = ox.BlankNode()
     graph.add(dataset, str(DCTERMS.temporal), period)
     graph.add(period, type_, str(DCTERMS.PeriodOfTime))
-    graph.add(period, str(DCAT.startDate), _typed(settings.temporal_start, str(XSD.date)))
+    graph.add(period, str(DCAT.startDate), typed_literal(settings.temporal_start, str(XSD.date)))
     if settings.temporal_end:
-        graph.add(period, str(DCAT.endDate), _typed(settings.temporal_end, str(XSD.date)))
+        graph.add(period, str(DCAT.endDate), typed_literal(settings.temporal_end, str(XSD.date)))
     canonical_identifier(graph, dataset, manifest)
 
     for entry in manifest.files:
@@ -227,7 +229,7 @@ def build_catalog(
         url = download_url(request, entry.name)
         graph.add(dataset, str(DCAT.distribution), dist)
         graph.add(dist, type_, str(DCAT.Distribution))
-        graph.add(dist, str(DCTERMS.title), _text(f"Full dump: {entry.name}", "en"))
+        graph.add(dist, str(DCTERMS.title), text_literal(f"Full dump: {entry.name}", "en"))
         graph.add(dist, str(DCAT.accessURL), url)
         graph.add(dist, str(DCAT.downloadURL), url)
         graph.add(dist, str(DCTERMS.license), CC_BY_4)
@@ -235,13 +237,15 @@ def build_catalog(
         graph.add(dist, str(DCAT.mediaType), IANA + dump.media_type)
         if dump.compressed:
             graph.add(dist, str(DCAT.compressFormat), IANA + "application/gzip")
-        graph.add(dist, str(DCAT.byteSize), _typed(str(entry.bytes), str(XSD.nonNegativeInteger)))
-        graph.add(dist, str(DCTERMS.modified), _when(manifest.built))
+        graph.add(
+            dist, str(DCAT.byteSize), typed_literal(str(entry.bytes), str(XSD.nonNegativeInteger))
+        )
+        graph.add(dist, str(DCTERMS.modified), datetime_literal(manifest.built))
         checksum = ox.BlankNode()
         graph.add(dist, SPDX + "checksum", checksum)
         graph.add(checksum, type_, SPDX + "Checksum")
         graph.add(checksum, SPDX + "algorithm", SPDX + "checksumAlgorithm_sha256")
-        graph.add(checksum, SPDX + "checksumValue", _typed(entry.sha256, str(XSD.hexBinary)))
+        graph.add(checksum, SPDX + "checksumValue", typed_literal(entry.sha256, str(XSD.hexBinary)))
         graph.add(dist, str(FOAF.page), landing + "dumps/")
         graph.add(EU + "file-type/" + dump.file_type, type_, str(DCTERMS.MediaTypeOrExtent))
         graph.add(IANA + dump.media_type, type_, str(DCTERMS.MediaType))
@@ -249,7 +253,7 @@ def build_catalog(
     dist = iris.sparql_distribution
     graph.add(dataset, str(DCAT.distribution), dist)
     graph.add(dist, type_, str(DCAT.Distribution))
-    graph.add(dist, str(DCTERMS.title), _text("SPARQL endpoint", "en"))
+    graph.add(dist, str(DCTERMS.title), text_literal("SPARQL endpoint", "en"))
     graph.add(dist, str(DCAT.accessURL), sparql_url)
     graph.add(dist, str(DCAT.accessService), iris.service)
     graph.add(dist, str(DCTERMS.license), CC_BY_4)
@@ -259,18 +263,20 @@ def build_catalog(
     service = iris.service
     graph.add(service, type_, str(DCAT.DataService))
     graph.add(
-        service, str(DCTERMS.title), _text(f"{settings.instance_title} SPARQL endpoint", "en")
+        service,
+        str(DCTERMS.title),
+        text_literal(f"{settings.instance_title} SPARQL endpoint", "en"),
     )
     graph.add(
         service,
         str(DCTERMS.description),
-        _text(
+        text_literal(
             "SPARQL 1.1 Protocol endpoint over the whole graph (default graph: the union of "
             "the named graphs). Read-only.",
             "en",
         ),
     )
-    graph.add(service, str(DCTERMS.identifier), _text(service))
+    graph.add(service, str(DCTERMS.identifier), text_literal(service))
     _common(graph, service, settings, iris.contact)
     graph.add(service, str(DCAT.endpointURL), sparql_url)
     graph.add(service, str(DCAT.endpointDescription), sparql_url)
@@ -283,17 +289,19 @@ def build_catalog(
     return graph.triples
 
 
-def canonical_identifier(graph: _Graph, dataset: str, manifest: Manifest) -> None:
+def canonical_identifier(graph: TripleGraph, dataset: str, manifest: Manifest) -> None:
     """The canonical hash as an ``adms:identifier`` (DCAT-AP "other identifier"): an
     identifier of exactly this content, whoever holds the copy."""
     identifier = ox.BlankNode()
     graph.add(dataset, ADMS + "identifier", identifier)
     graph.add(identifier, str(RDF.type), ADMS + "Identifier")
-    graph.add(identifier, str(SKOS.notation), _typed(manifest.canonical_hash, RDFC))
+    graph.add(identifier, str(SKOS.notation), typed_literal(manifest.canonical_hash, RDFC))
     graph.add(
         identifier,
         ADMS + "schemaAgency",
-        _text("W3C RDF Dataset Canonicalization (RDFC-1.0), SHA-256 of the canonical N-Quads"),
+        text_literal(
+            "W3C RDF Dataset Canonicalization (RDFC-1.0), SHA-256 of the canonical N-Quads"
+        ),
     )
 
 

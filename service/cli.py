@@ -1,4 +1,7 @@
-"""The ``meent`` command line (docs/architecture.md, "The command line and the settings"). Exit codes: 0 ok, 1 validation failed, 2 bad input."""
+"""The ``meent`` command line (docs/architecture.md, "The command line and the settings").
+
+Exit codes: 0 ok, 1 validation failed, 2 bad input, 3 the store cannot be opened or reached.
+"""
 
 import json
 import sys
@@ -21,7 +24,8 @@ from service.validation import Validator
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
-#: The store could not be opened or reached (docs/architecture.md, "The command line and the settings").
+#: The store could not be opened or reached; the codes are listed in
+#: docs/architecture.md, "The command line and the settings".
 EXIT_UNAVAILABLE = 3
 T = TypeVar("T")
 

@@ -1,4 +1,6 @@
-"""Settings: ``MEENT_`` environment variables and an optional TOML file (docs/architecture.md, "The command line and the settings").
+"""Settings: ``MEENT_`` environment variables and an optional TOML file.
+
+The names are a contract (docs/architecture.md, "The command line and the settings").
 
 Precedence, highest first: values passed to ``Settings(...)`` (the CLI's options), environment
 variables (``MEENT_STORE``, ``MEENT_BASE_IRI``, ``MEENT_QUERY_TIMEOUT``, …), the config file,

@@ -1,7 +1,8 @@
 """Incremental validation: a contribution checked together with the part of the store it touches.
 
 Validating a contribution against the whole store would cost time in proportion to the store.
-Instead (docs/architecture.md, "The pieces and how data flows") the contribution is validated together with its *context*:
+Instead (docs/architecture.md, "The pieces and how data flows") the contribution is validated
+together with its *context*:
 
 1. every IRI the contribution mentions (as subject or object): all of its published triples —
    types, labels, founding dates, ``skos:inScheme`` of concepts, ``org:memberOf`` of people;
@@ -54,7 +55,7 @@ from rdflib.plugins.sparql.sparql import Query
 
 from service.parsing import from_ox
 from service.store import Store
-from service.validation import ValidationReport, ValidationResult, _results, load_turtle_dir
+from service.validation import ValidationReport, ValidationResult, load_turtle_dir, report_results
 from service.vocab import MEENT, ORG
 
 log = logging.getLogger("meent")
@@ -92,7 +93,7 @@ def mentioned_iris(data: Graph) -> set[URIRef]:
 
 def _values(iris: Iterable[URIRef]) -> str:
     """A VALUES block of IRIs in their N-Triples form, which pyoxigraph validates — the same
-    way the store binds ``substitutions`` (``service.store._values_clause``): what a
+    way the store binds ``substitutions`` (``service.store.common.values_clause``): what a
     contributor wrote never becomes SPARQL syntax. (Not ``substitutions`` themselves: those
     bind after the pattern, too late for the FILTERs that use them here.)"""
     return " ".join(str(ox.NamedNode(str(iri))) for iri in iris)
@@ -444,7 +445,7 @@ class IncrementalValidator:
             else:
                 validator.shacl_graph = self._parsed_shapes
             report = _validate_focus(validator, self._targeted, focus)
-        return _results(report), report
+        return report_results(report), report
 
     def validate_with_context(self, data: Graph, context: Graph) -> ValidationReport:
         """Results ``data`` adds to ``context`` (blocking; see :meth:`validate`).
@@ -491,7 +492,7 @@ def only_results(report: Graph, keep: set[tuple[Node | None, ...]]) -> Graph:
         conforms = True
         kept.add((node, RDF.type, SH.ValidationReport))
         for result_node in report.objects(node, SH.result):
-            (result,) = _results(_single(report, node, result_node)) or (None,)
+            (result,) = report_results(_single(report, node, result_node)) or (None,)
             if result is None or _key(result) not in keep:
                 continue
             conforms = conforms and result.severity != "Violation"

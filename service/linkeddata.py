@@ -1,5 +1,5 @@
-"""Dereferenceable IRIs (docs/architecture.md, "IRIs": the Dutch URI strategy; W3C "Cool URIs for the Semantic
-Web" §4.3, 303 URIs).
+"""Dereferenceable IRIs (docs/architecture.md, "IRIs": the Dutch URI strategy; W3C "Cool URIs
+for the Semantic Web" §4.3, 303 URIs).
 
 - ``GET /id/{type}/{slug}`` → ``303 See Other`` → ``/doc/{type}/{slug}``: the thing is not
   the document about it.
@@ -46,8 +46,8 @@ from service.schemaorg import json_ld
 from service.vocab import PREFIXES
 
 router = Router()
-#: A type segment or slug: lowercase ASCII, digits and hyphens (docs/architecture.md, "IRIs"), a little wider
-#: so an IRI minted elsewhere in the same space still resolves.
+#: A type segment or slug: lowercase ASCII, digits and hyphens (docs/architecture.md, "IRIs"),
+#: a little wider so an IRI minted elsewhere in the same space still resolves.
 SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]*$")
 
 

@@ -1,8 +1,9 @@
 """Where a page links for an IRI: canonical IRIs on this host, everything else via /resource.
 
-The service answers for its canonical IRIs on whatever host it runs on (docs/architecture.md, "IRIs"), so a link
-to ``https://w3id.org/meent/id/commons/noordoogst`` becomes ``/doc/commons/noordoogst`` here —
-the document, skipping the 303 a browser would otherwise follow.
+The service answers for its canonical IRIs on whatever host it runs on
+(docs/architecture.md, "IRIs"), so a link to ``https://w3id.org/meent/id/commons/noordoogst``
+becomes ``/doc/commons/noordoogst`` here — the document, skipping the 303 a browser would
+otherwise follow.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Sync the project's curated RDF into the store's named graphs, idempotently (docs/architecture.md, "The pieces and how data flows").
+"""Sync the project's curated RDF into the store's named graphs, idempotently.
+
+How and why: docs/architecture.md, "The pieces and how data flows".
 
 =====================  ==========================================
 source                 named graph

@@ -26,7 +26,8 @@ TEXT = "…"
 _M = PREFIXES["meent"]
 _ORG = PREFIXES["org"]
 
-#: Template name and IRI type segment (docs/architecture.md, "IRIs") of each class a contributor may write.
+#: Template name and IRI type segment (docs/architecture.md, "IRIs") of each class a
+#: contributor may write.
 WRITABLE: dict[str, tuple[str, str]] = {
     _M + "Commons": ("commons", "commons"),
     _ORG + "Organization": ("organisation", "organisation"),

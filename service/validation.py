@@ -90,10 +90,10 @@ class Validator:
             advanced=True,
             allow_warnings=True,
         )
-        return ValidationReport(tuple(_results(report_graph)), report_graph)
+        return ValidationReport(tuple(report_results(report_graph)), report_graph)
 
 
-def _results(report: Graph) -> list[ValidationResult]:
+def report_results(report: Graph) -> list[ValidationResult]:
     results = []
     # Only the report's own results: pySHACL also writes the nested results of a failed
     # sh:node check (as sh:detail), which would report one problem twice.

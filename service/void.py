@@ -28,13 +28,13 @@ from service.catalog import (
     CC_BY_4,
     DATASET_ONLY,
     CatalogIris,
-    _Graph,
-    _text,
-    _typed,
-    _when,
+    TripleGraph,
     canonical_identifier,
     choose,
+    datetime_literal,
     freshness,
+    text_literal,
+    typed_literal,
 )
 from service.conneg import GRAPH_FORMATS
 from service.deps import SettingsDep, StoreDep
@@ -150,20 +150,20 @@ def build_void(
     request: Request, stats: dict[str, object], settings: SettingsDep, manifest: object, modified
 ) -> list[ox.Triple]:
     iris = CatalogIris.of(settings)
-    graph = _Graph()
+    graph = TripleGraph()
     type_ = str(RDF.type)
     integer = str(XSD.integer)
     dataset = iris.dataset
     landing = str(request.base_url)
     graph.add(dataset, type_, VOID + "Dataset")
-    graph.add(dataset, str(DCTERMS.title), _text(settings.instance_title, "en"))
-    graph.add(dataset, str(DCTERMS.description), _text(settings.instance_description, "en"))
+    graph.add(dataset, str(DCTERMS.title), text_literal(settings.instance_title, "en"))
+    graph.add(dataset, str(DCTERMS.description), text_literal(settings.instance_description, "en"))
     graph.add(dataset, str(DCTERMS.license), CC_BY_4)
     graph.add(dataset, str(DCTERMS.publisher), settings.publisher)
-    graph.add(dataset, str(DCTERMS.modified), _when(modified))
+    graph.add(dataset, str(DCTERMS.modified), datetime_literal(modified))
     graph.add(dataset, "http://xmlns.com/foaf/0.1/homepage", landing)
     graph.add(dataset, VOID + "sparqlEndpoint", landing + "sparql")
-    graph.add(dataset, VOID + "uriSpace", _text(settings.base_iri + "id/"))
+    graph.add(dataset, VOID + "uriSpace", text_literal(settings.base_iri + "id/"))
     graph.add(dataset, VOID + "feature", "http://www.w3.org/ns/formats/Turtle")
     graph.add(dataset, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
     for dump in DUMPS:
@@ -176,21 +176,21 @@ def build_void(
         ("subjects", "distinctSubjects"),
         ("objects", "distinctObjects"),
     ):
-        graph.add(dataset, VOID + prop, _typed(str(stats[key]), integer))
+        graph.add(dataset, VOID + prop, typed_literal(str(stats[key]), integer))
     classes: list[tuple[str, int]] = stats["classes"]  # type: ignore[assignment]
     properties: list[tuple[str, int]] = stats["properties"]  # type: ignore[assignment]
-    graph.add(dataset, VOID + "classes", _typed(str(len(classes)), integer))
-    graph.add(dataset, VOID + "properties", _typed(str(len(properties)), integer))
+    graph.add(dataset, VOID + "classes", typed_literal(str(len(classes)), integer))
+    graph.add(dataset, VOID + "properties", typed_literal(str(len(properties)), integer))
     for cls, count in classes:
         part = ox.BlankNode()
         graph.add(dataset, VOID + "classPartition", part)
         graph.add(part, VOID + "class", cls)
-        graph.add(part, VOID + "entities", _typed(str(count), integer))
+        graph.add(part, VOID + "entities", typed_literal(str(count), integer))
     for prop, count in properties:
         part = ox.BlankNode()
         graph.add(dataset, VOID + "propertyPartition", part)
         graph.add(part, VOID + "property", prop)
-        graph.add(part, VOID + "triples", _typed(str(count), integer))
+        graph.add(part, VOID + "triples", typed_literal(str(count), integer))
     vocabularies = {namespace(p) for p, _ in properties} | {namespace(c) for c, _ in classes}
     for vocabulary in sorted(vocabularies):
         graph.add(dataset, VOID + "vocabulary", vocabulary)
@@ -199,14 +199,14 @@ def build_void(
         target = f"{iris.catalog}#target-{number}"
         linkset = f"{iris.catalog}#linkset-{number}"
         graph.add(target, type_, VOID + "Dataset")
-        graph.add(target, VOID + "uriSpace", _text(space))
+        graph.add(target, VOID + "uriSpace", text_literal(space))
         if space in KNOWN_TARGETS:
-            graph.add(target, str(DCTERMS.title), _text(KNOWN_TARGETS[space], "en"))
+            graph.add(target, str(DCTERMS.title), text_literal(KNOWN_TARGETS[space], "en"))
         graph.add(linkset, type_, VOID + "Linkset")
         graph.add(dataset, VOID + "subset", linkset)
         graph.add(linkset, VOID + "subjectsTarget", dataset)
         graph.add(linkset, VOID + "objectsTarget", target)
-        graph.add(linkset, VOID + "triples", _typed(str(sum(predicates.values())), integer))
+        graph.add(linkset, VOID + "triples", typed_literal(str(sum(predicates.values())), integer))
         for predicate in sorted(predicates):
             graph.add(linkset, VOID + "linkPredicate", predicate)
     canonical_identifier(graph, dataset, manifest)  # type: ignore[arg-type]

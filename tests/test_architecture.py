@@ -8,6 +8,7 @@ its layer table must account for every module of service/, so it cannot fall beh
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -68,9 +69,71 @@ def test_the_layers_account_for_every_module() -> None:
     layers = text.split("## 5. The code, by layer", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"[a-z0-9_]+", layers))
     modules = {p.stem for p in (ROOT / "service").glob("*.py")} - {"__init__"}
+    modules |= {p.parent.name for p in (ROOT / "service").glob("*/__init__.py")}
     assert not modules - named, f"modules no layer names: {sorted(modules - named)}"
 
 
 @pytest.mark.parametrize("bad", ["see DESIGN §2", "../shared/DESIGN.md", "STYLE.md"])
 def test_the_outside_check_bites(bad: str) -> None:
     assert OUTSIDE.search(bad)
+
+
+# ---------------------------------------------------------------- the import graph of service/
+
+
+def imports_of(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for every ``from service… import …`` and ``import service…`` in a file,
+    at any depth (imports inside functions count: they are dependencies too)."""
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("service"):
+            found.append((node.module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found += [(a.name, []) for a in node.names if a.name.startswith("service")]
+    return found
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+SERVICE_FILES = sorted((ROOT / "service").rglob("*.py"))
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    crossing = [
+        f"{module_name(p)} imports {name} from {module}"
+        for p in SERVICE_FILES
+        for module, names in imports_of(p)
+        for name in names
+        if name.startswith("_") and not name.endswith("__") and module != module_name(p)
+    ]
+    assert not crossing, crossing
+
+
+#: What the store package may import from the rest of the service: the settings, its private
+#: state and the query-worker pool — never the web layer, contributions or harvesting.
+STORE_MAY_IMPORT = {"service.config", "service.state", "service.query_workers", "service.store"}
+
+
+def test_the_store_imports_nothing_above_it() -> None:
+    above = [
+        f"{module_name(p)} imports {module}"
+        for p in sorted((ROOT / "service" / "store").glob("*.py"))
+        for module, _ in imports_of(p)
+        if not any(module == m or module.startswith(m + ".") for m in STORE_MAY_IMPORT)
+    ]
+    assert not above, above
+
+
+def test_the_store_package_has_no_import_cycle() -> None:
+    """The implementations import ``base`` and ``common``, never the package that opens them."""
+    back = [
+        f"{module_name(p)} imports service.store"
+        for p in sorted((ROOT / "service" / "store").glob("*.py"))
+        if p.name != "__init__.py"
+        for module, _ in imports_of(p)
+        if module == "service.store"
+    ]
+    assert not back, back

@@ -20,7 +20,7 @@ from service.store import (
     Store,
     open_store,
 )
-from service.store_common import declares_dataset
+from service.store.common import declares_dataset
 
 pytestmark = pytest.mark.anyio
 

@@ -24,9 +24,9 @@ import pytest
 from fastapi.testclient import TestClient
 from servers import MEENT, free_port
 
-from service import store_oxigraph
 from service.app import create_app
 from service.config import Settings
+from service.store import oxigraph as store_oxigraph
 from service.tokens import Role
 
 ROOT = Path(__file__).resolve().parents[1]

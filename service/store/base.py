@@ -1,4 +1,4 @@
-"""The store: one interface, two implementations (docs/architecture.md, "The pieces and how data flows").
+"""The store's interface: the ``Store`` protocol, its result types and its errors.
 
 ``Store`` is what the rest of the service sees. ``OxigraphStore`` is embedded pyoxigraph, on disk
 or in memory; ``RemoteSparqlStore`` talks to any SPARQL 1.1 server (Oxigraph server, Apache Jena
@@ -7,9 +7,9 @@ Nothing outside the store modules knows which one is in use: ``open_store(settin
 
 Both hold the same things in the same way:
 
-- Content lives in named graphs (docs/architecture.md, "IRIs"). Queries without a dataset see the *union* of the
-  graphs as their default graph: ``use_default_graph_as_union`` for pyoxigraph; for a server,
-  its own setting (``oxigraph serve --union-default-graph``; Fuseki TDB2
+- Content lives in named graphs (docs/architecture.md, "IRIs"). Queries without a dataset
+  see the *union* of the graphs as their default graph: ``use_default_graph_as_union`` for
+  pyoxigraph; for a server, its own setting (``oxigraph serve --union-default-graph``; Fuseki TDB2
   ``tdb2:unionDefaultGraph true``; GraphDB and Virtuoso do this by default).
 - Small key → value metadata (e.g. the content hashes of the loaded files) live in the
   service's private state (``service.state``, SQLite beside the store), never in a named
@@ -28,8 +28,6 @@ the store — see ``OxigraphStore.query_stream`` and ``RemoteSparqlStore.query_s
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -44,8 +42,7 @@ from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
-from service.config import Settings
-from service.state import Change, StateDB
+from service.state import Change
 
 #: An RDF term a query variable can be bound to.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -263,69 +260,3 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def open_store(settings: Settings) -> Store:
-    """The store the settings describe: a remote server if ``remote`` is set, else embedded.
-    Raises StoreError, with a message for people, when it cannot be opened."""
-    # Imported here: the implementations import this module's types and errors.
-    from service.store_oxigraph import OxigraphStore
-    from service.store_remote import RemoteSparqlStore
-
-    endpoints = settings.remote_endpoints
-    if endpoints is not None:
-        return RemoteSparqlStore(
-            endpoints.query,
-            endpoints.update,
-            endpoints.gsp,
-            state=_open_state(settings.state_path),
-            timeout=settings.remote_timeout,
-            connect_timeout=settings.remote_connect_timeout,
-        )
-    path = settings.store_path
-    if path is not None:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(
-                f"cannot create the store directory {path}: {error.strerror or error}"
-            ) from None
-    return OxigraphStore(
-        path,
-        state=_open_state(settings.state_path),
-        query_workers=settings.query_workers,
-        long_queries=settings.long_queries,
-    )
-
-
-def _open_state(path: Path | None) -> StateDB:
-    try:
-        return StateDB(path)
-    except (OSError, sqlite3.Error) as error:
-        reason = str(error)
-        if path is not None and _read_only(path.parent):
-            reason += " (Read-only file system)"
-        raise StoreError(f"cannot open the service's private state {path}: {reason}") from None
-
-
-def _read_only(directory: Path) -> bool:
-    """Whether the file system holding ``directory`` (or its nearest existing parent) is
-    mounted read-only."""
-    for folder in (directory, *directory.parents):
-        if folder.exists():
-            return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    return False
-
-
-def __getattr__(name: str) -> object:
-    """``OxigraphStore`` and ``RemoteSparqlStore`` can be imported from here too; they are
-    loaded on first use because they import this module's types and errors."""
-    if name == "OxigraphStore":
-        from service.store_oxigraph import OxigraphStore
-
-        return OxigraphStore
-    if name == "RemoteSparqlStore":
-        from service.store_remote import RemoteSparqlStore
-
-        return RemoteSparqlStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ import anyio.to_thread
 import pyoxigraph as ox
 
 from service.state import StateDB
-from service.store import (
+from service.store.base import (
     BytesProgress,
     DataError,
     QueryError,
@@ -43,7 +43,7 @@ _VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # --- helpers shared by both stores -------------------------------------------------------------
 
 
-def _iri(value: str) -> ox.NamedNode:
+def checked_iri(value: str) -> ox.NamedNode:
     """A validated IRI; its ``str()`` is a safe SPARQL IRIREF."""
     try:
         return ox.NamedNode(value)
@@ -51,12 +51,12 @@ def _iri(value: str) -> ox.NamedNode:
         raise StoreError(f"not a valid IRI: {value!r} ({error})") from error
 
 
-async def _set_state(state: StateDB, values: Mapping[str, str | None] | None) -> None:
+async def set_state(state: StateDB, values: Mapping[str, str | None] | None) -> None:
     if values:
         await anyio.to_thread.run_sync(state.set_metadata, values)
 
 
-async def _record(
+async def record_change(
     state: StateDB,
     values: Mapping[str, str | None] | None,
     graph_iri: str,
@@ -74,7 +74,7 @@ async def _record(
     await anyio.to_thread.run_sync(commit)
 
 
-def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) -> list[ox.Triple]:
+def parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) -> list[ox.Triple]:
     """Parse serialised RDF into triples, or pass parsed triples through."""
     if not isinstance(data, bytes | str):
         return list(data)
@@ -89,7 +89,7 @@ def _parse_triples(data: RdfData, format: ox.RdfFormat, base_iri: str | None) ->
         raise DataError(str(error)) from error
 
 
-def _replace_update(graph_iri: str, ntriples: bytes) -> str:
+def replace_update(graph_iri: str, ntriples: bytes) -> str:
     """One SPARQL Update request that replaces a graph with ``ntriples``.
 
     SPARQL 1.1 Update §2.2: "Each request SHOULD be treated atomically by a SPARQL 1.1 Update
@@ -97,14 +97,14 @@ def _replace_update(graph_iri: str, ntriples: bytes) -> str:
     and re-serialised as N-Triples (a subset of the SPARQL triple syntax) first, so nothing
     unparsed reaches the update text.
     """
-    graph = _iri(graph_iri)
+    graph = checked_iri(graph_iri)
     operations = [f"DROP SILENT GRAPH {graph}"]
     if ntriples:
         operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{ntriples.decode()}}} }}")
     return " ;\n".join(operations)
 
 
-def _ntriples(triples: list[ox.Triple]) -> bytes:
+def to_ntriples(triples: list[ox.Triple]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
 
 
@@ -115,17 +115,17 @@ QUADS_QUERY = (
 )
 
 
-def _count_query(graph_iri: str | None) -> str:
+def count_query(graph_iri: str | None) -> str:
     """Counts one graph's triples, or those of all content graphs (not staging ones)."""
     if graph_iri is not None:
-        return f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {_iri(graph_iri)} {{ ?s ?p ?o }} }}"
+        return f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {checked_iri(graph_iri)} {{ ?s ?p ?o }} }}"
     return (
         "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
         f"FILTER(!STRSTARTS(STR(?g), {ox.Literal(STAGING)})) }}"
     )
 
 
-def _values_clause(substitutions: Mapping[str, Term]) -> str:
+def values_clause(substitutions: Mapping[str, Term]) -> str:
     """A trailing VALUES clause (SPARQL 1.1 Query §10.2.2) binding variables to terms.
 
     How both stores bind ``substitutions``: terms are written in their N-Triples form, which
@@ -147,7 +147,7 @@ def _values_clause(substitutions: Mapping[str, Term]) -> str:
 ResultFormat = ox.QueryResultsFormat | ox.RdfFormat
 
 
-class _ChunkWriter:
+class ChunkWriter:
     """A binary file-like object that hands ~64 KiB chunks to ``emit`` (from a thread)."""
 
     def __init__(self, emit: Callable[[ResultFormat | bytes | Exception], None]) -> None:
@@ -171,7 +171,7 @@ class _ChunkWriter:
             self._emit(chunk)
 
 
-async def _threaded_stream(produce: Callable[[_ChunkWriter], None]) -> ResultStream:
+async def threaded_stream(produce: Callable[[ChunkWriter], None]) -> ResultStream:
     """Run ``produce`` in its own thread; it announces a format, then writes the result.
 
     One thread does both evaluation and serialisation because pyoxigraph's result iterators
@@ -189,7 +189,7 @@ async def _threaded_stream(produce: Callable[[_ChunkWriter], None]) -> ResultStr
 
     def run() -> None:
         try:
-            writer = _ChunkWriter(emit)
+            writer = ChunkWriter(emit)
             produce(writer)
             writer.flush()
         except Exception as error:  # handed to the consumer, who raises it
@@ -228,7 +228,7 @@ async def _receive_chunks(
             yield item
 
 
-async def _within(timeout: float | None, start: Awaitable[ResultStream]) -> ResultStream:
+async def within_timeout(timeout: float | None, start: Awaitable[ResultStream]) -> ResultStream:
     """``start``'s stream, bounded by ``timeout``: QueryTimeout if it has not started by then,
     and its chunks stop with QueryTimeout at the deadline. Only the waiting stops: work that
     cannot be cancelled (a pyoxigraph evaluation in a thread) runs on to its end."""
@@ -263,7 +263,7 @@ class _Until:
         await self._stream.aclose()
 
 
-class _ProgressReader:
+class ProgressReader:
     """Wraps a binary file and reports how many bytes were read."""
 
     def __init__(self, file: IO[bytes], total: int, progress: BytesProgress) -> None:
@@ -282,7 +282,7 @@ class _ProgressReader:
         return True
 
 
-def _solutions(result: ox.QuerySolutions) -> Solutions:
+def solutions_of(result: ox.QuerySolutions) -> Solutions:
     return Solutions(tuple(v.value for v in result.variables), tuple(result))
 
 
@@ -301,7 +301,7 @@ _NOT_KEYWORDS = re.compile(
 _FROM = re.compile(r"(?<![\w:?$.-])FROM(?![\w:.-])", re.IGNORECASE)
 
 
-def _bare(media_type: str) -> str:
+def bare_media_type(media_type: str) -> str:
     return media_type.split(";")[0].strip().lower()
 
 

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 
 from service.query_workers import QueryWorkerPool, WorkerError, default_size
 from service.state import Change, StateDB
-from service.store import (
+from service.store.base import (
     BytesProgress,
     DataError,
     QueryError,
@@ -37,22 +37,22 @@ from service.store import (
     StoreUnavailable,
     Term,
 )
-from service.store_common import (
-    _bare,
-    _ChunkWriter,
-    _count_query,
-    _iri,
-    _ntriples,
-    _parse_triples,
-    _ProgressReader,
-    _record,
-    _replace_update,
-    _set_state,
-    _solutions,
-    _threaded_stream,
-    _values_clause,
-    _within,
+from service.store.common import (
+    ChunkWriter,
+    ProgressReader,
+    bare_media_type,
+    checked_iri,
+    count_query,
     declares_dataset,
+    parse_triples,
+    record_change,
+    replace_update,
+    set_state,
+    solutions_of,
+    threaded_stream,
+    to_ntriples,
+    values_clause,
+    within_timeout,
 )
 
 log = logging.getLogger("meent")
@@ -146,8 +146,8 @@ class OxigraphStore:
         # SPARQL 1.1 Protocol §2.1.4: a protocol dataset replaces the default one entirely.
         if default_graph_uris or named_graph_uris:
             return {
-                "default_graph": [_iri(iri) for iri in default_graph_uris],
-                "named_graphs": [_iri(iri) for iri in named_graph_uris],
+                "default_graph": [checked_iri(iri) for iri in default_graph_uris],
+                "named_graphs": [checked_iri(iri) for iri in named_graph_uris],
             }
         # pyoxigraph's union flag would also override a FROM/FROM NAMED in the query, which
         # SPARQL 1.1 Query §13.2 says defines the dataset; so only union when there is none.
@@ -165,7 +165,7 @@ class OxigraphStore:
             # Not pyoxigraph's own substitutions: those (SEP-0007) need the variable in the
             # SELECT projection, and a server cannot do them; a VALUES clause means the same
             # on both stores.
-            sparql += _values_clause(substitutions)
+            sparql += values_clause(substitutions)
         try:
             return self._store.query(sparql, **options)  # type: ignore[arg-type]
         except (SyntaxError, OSError, ValueError, RuntimeError) as error:
@@ -211,7 +211,7 @@ class OxigraphStore:
                         return bool(result)
                     if isinstance(result, ox.QueryTriples):
                         return list(result)
-                    return _solutions(result)
+                    return solutions_of(result)
                 except (OSError, RuntimeError) as error:  # evaluation errors surface here
                     raise QueryError(str(error)) from None
                 finally:
@@ -247,7 +247,7 @@ class OxigraphStore:
                 timeout,
             )
 
-        def produce(out: _ChunkWriter) -> None:
+        def produce(out: ChunkWriter) -> None:
             with self._using():
                 result = self._run_query(
                     sparql, default_graph_uris, named_graph_uris, substitutions
@@ -262,7 +262,7 @@ class OxigraphStore:
                 finally:
                     del result  # on this thread: see query()
 
-        return await _within(timeout, _threaded_stream(produce))
+        return await within_timeout(timeout, threaded_stream(produce))
 
     async def _pooled_stream(
         self,
@@ -277,7 +277,7 @@ class OxigraphStore:
         assert self._pool is not None
         options = self._dataset_options(sparql, default_graph_uris, named_graph_uris)
         job = {
-            "query": sparql + (_values_clause(substitutions) if substitutions else ""),
+            "query": sparql + (values_clause(substitutions) if substitutions else ""),
             # pyoxigraph's keyword arguments, graphs as IRI strings
             "options": {
                 key: [iri.value for iri in value] if isinstance(value, list) else value
@@ -301,7 +301,7 @@ class OxigraphStore:
                         self._last_flush = time.monotonic()
                     self._pool.generation = max(self._pool.generation, generation)
         media_type, chunks = await self._pool.run(job, timeout=timeout)
-        is_results = _bare(media_type) == _bare(results_format.media_type)
+        is_results = bare_media_type(media_type) == bare_media_type(results_format.media_type)
         fmt = results_format if is_results else graph_format
         return ResultStream(fmt, chunks)
 
@@ -317,7 +317,7 @@ class OxigraphStore:
         return await anyio.to_thread.run_sync(run)
 
     async def triple_count(self, graph_iri: str | None = None) -> int:
-        result = await self.query(_count_query(graph_iri))
+        result = await self.query(count_query(graph_iri))
         assert isinstance(result, Solutions)
         return int(result.rows[0]["n"].value)
 
@@ -354,9 +354,9 @@ class OxigraphStore:
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
         def run() -> tuple[int, bytes]:
-            triples = _parse_triples(data, format, base_iri)
-            body = _ntriples(triples)
-            self._write(lambda: self._store.update(_replace_update(graph_iri, body)))
+            triples = parse_triples(data, format, base_iri)
+            body = to_ntriples(triples)
+            self._write(lambda: self._store.update(replace_update(graph_iri, body)))
             return len(triples), body
 
         async with self._write_lock:
@@ -365,7 +365,7 @@ class OxigraphStore:
                 written, body = await anyio.to_thread.run_sync(run)
             finally:
                 self._generation += 1
-            await _record(self._state, metadata, graph_iri, body)
+            await record_change(self._state, metadata, graph_iri, body)
             return written
 
     async def drop_graph(
@@ -373,8 +373,8 @@ class OxigraphStore:
     ) -> None:
         async with self._write_lock:
             await self._ready_to_write()
-            await self._update(f"DROP SILENT GRAPH {_iri(graph_iri)}")
-            await _record(self._state, metadata, graph_iri, None)
+            await self._update(f"DROP SILENT GRAPH {checked_iri(graph_iri)}")
+            await record_change(self._state, metadata, graph_iri, None)
 
     async def bulk_load(
         self,
@@ -388,7 +388,7 @@ class OxigraphStore:
         rdf_format = format or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
         if rdf_format is None:
             raise DataError(f"unknown RDF format for {path.name}")
-        to_graph = _iri(graph_iri) if graph_iri else None
+        to_graph = checked_iri(graph_iri) if graph_iri else None
 
         def load() -> None:
             if progress is None:
@@ -396,7 +396,7 @@ class OxigraphStore:
                 return
             total = path.stat().st_size
             with path.open("rb") as file:
-                reader = _ProgressReader(file, total, progress)
+                reader = ProgressReader(file, total, progress)
                 self._store.bulk_load(reader, rdf_format, to_graph=to_graph)
 
         def run() -> None:
@@ -421,7 +421,7 @@ class OxigraphStore:
 
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
         async with self._write_lock:
-            await _set_state(self._state, values)
+            await set_state(self._state, values)
 
     async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         return await anyio.to_thread.run_sync(self._state.changes, after, limit)

@@ -20,7 +20,7 @@ import httpx
 import pyoxigraph as ox
 
 from service.state import Change, StateDB
-from service.store import (
+from service.store.base import (
     BytesProgress,
     DataError,
     QueryError,
@@ -34,24 +34,24 @@ from service.store import (
     StoreUnavailable,
     Term,
 )
-from service.store_common import (
+from service.store.common import (
     CHUNK_SIZE,
     QUADS_QUERY,
     STAGING,
-    _bare,
-    _ChunkWriter,
-    _count_query,
-    _iri,
-    _ntriples,
-    _parse_triples,
-    _record,
-    _replace_update,
-    _set_state,
-    _solutions,
-    _threaded_stream,
-    _values_clause,
-    _within,
+    ChunkWriter,
+    bare_media_type,
+    checked_iri,
+    count_query,
+    parse_triples,
     query_dataset,
+    record_change,
+    replace_update,
+    set_state,
+    solutions_of,
+    threaded_stream,
+    to_ntriples,
+    values_clause,
+    within_timeout,
 )
 
 # --- remote ------------------------------------------------------------------------------------
@@ -121,10 +121,10 @@ class RemoteSparqlStore:
             if dataset is not None:
                 default_graph_uris, named_graph_uris = dataset
         if substitutions:
-            sparql += _values_clause(substitutions)
+            sparql += values_clause(substitutions)
         form: list[tuple[str, str]] = [("query", sparql)]
-        form += [("default-graph-uri", _iri(iri).value) for iri in default_graph_uris]
-        form += [("named-graph-uri", _iri(iri).value) for iri in named_graph_uris]
+        form += [("default-graph-uri", checked_iri(iri).value) for iri in default_graph_uris]
+        form += [("named-graph-uri", checked_iri(iri).value) for iri in named_graph_uris]
         return self._client.build_request(
             "POST",
             self.query_url,
@@ -222,7 +222,7 @@ class RemoteSparqlStore:
             try:
                 if isinstance(parsed, ox.QueryBoolean):
                     return bool(parsed)
-                return _solutions(parsed)
+                return solutions_of(parsed)
             except (SyntaxError, OSError) as error:
                 raise StoreError(f"SPARQL server sent unreadable results: {error}") from None
             finally:
@@ -250,7 +250,7 @@ class RemoteSparqlStore:
         (``oxigraph serve --timeout-s 30``; Fuseki ``arq:queryTimeout``; Virtuoso
         ``MaxQueryExecutionTime``), or a runaway query keeps a server CPU busy.
         """
-        return await _within(
+        return await within_timeout(
             timeout,
             self._start_stream(
                 sparql,
@@ -278,11 +278,11 @@ class RemoteSparqlStore:
             sparql, accept, default_graph_uris, named_graph_uris, substitutions, timeout
         )
         response = await self._send(request, stream=True, timeout=timeout)
-        media_type = _bare(response.headers.get("content-type", ""))
+        media_type = bare_media_type(response.headers.get("content-type", ""))
         # pyoxigraph's media types may carry parameters ("text/csv; charset=utf-8").
-        if media_type == _bare(results_format.media_type):
+        if media_type == bare_media_type(results_format.media_type):
             return ResultStream(results_format, _passthrough(response))
-        if media_type == _bare(graph_format.media_type):
+        if media_type == bare_media_type(graph_format.media_type):
             return ResultStream(graph_format, _passthrough(response))
         body = await response.aread()
         await response.aclose()
@@ -291,7 +291,7 @@ class RemoteSparqlStore:
         if source_graph is None and source_results is None:
             raise StoreError(f"SPARQL server answered an unknown type: {media_type!r}")
 
-        def transcode(out: _ChunkWriter) -> None:
+        def transcode(out: ChunkWriter) -> None:
             if source_graph is not None:
                 out.announce(graph_format)
                 quads = ox.parse(body, source_graph, without_named_graphs=True)
@@ -304,7 +304,7 @@ class RemoteSparqlStore:
                 finally:
                     del parsed  # on this thread: see OxigraphStore.query()
 
-        return await _threaded_stream(transcode)
+        return await threaded_stream(transcode)
 
     async def _update(self, operations: Sequence[str]) -> None:
         # SPARQL 1.1 Protocol §2.2.2: update via POST directly, application/sparql-update.
@@ -326,7 +326,7 @@ class RemoteSparqlStore:
         }
 
     async def triple_count(self, graph_iri: str | None = None) -> int:
-        result = await self.query(_count_query(graph_iri))
+        result = await self.query(count_query(graph_iri))
         assert isinstance(result, Solutions)
         return int(result.rows[0]["n"].value)
 
@@ -349,18 +349,18 @@ class RemoteSparqlStore:
         base_iri: str | None = None,
         metadata: Mapping[str, str | None] | None = None,
     ) -> int:
-        triples = await anyio.to_thread.run_sync(_parse_triples, data, format, base_iri)
-        body = await anyio.to_thread.run_sync(_ntriples, triples)
-        update = _replace_update(graph_iri, body)
+        triples = await anyio.to_thread.run_sync(parse_triples, data, format, base_iri)
+        body = await anyio.to_thread.run_sync(to_ntriples, triples)
+        update = replace_update(graph_iri, body)
         if len(update) <= self._max_update_bytes:
             await self._update([update])
         else:
             await self._replace_staged(graph_iri, body)
-        await _record(self._state, metadata, graph_iri, body)
+        await record_change(self._state, metadata, graph_iri, body)
         return len(triples)
 
     async def _replace_staged(self, graph_iri: str, body: bytes) -> None:
-        staging = _iri(STAGING + quote(graph_iri, safe=""))
+        staging = checked_iri(STAGING + quote(graph_iri, safe=""))
         await self._update([f"DROP SILENT GRAPH {staging}"])
         try:
             # Graph Store Protocol §5.5: POST adds the body's triples to the graph.
@@ -373,15 +373,15 @@ class RemoteSparqlStore:
             )
             await (await self._send(request, writes=True)).aclose()
             # MOVE drops the target first, so this is the whole replacement, in one request.
-            await self._update([f"MOVE SILENT GRAPH {staging} TO GRAPH {_iri(graph_iri)}"])
+            await self._update([f"MOVE SILENT GRAPH {staging} TO GRAPH {checked_iri(graph_iri)}"])
         finally:
             await self._update([f"DROP SILENT GRAPH {staging}"])
 
     async def drop_graph(
         self, graph_iri: str, *, metadata: Mapping[str, str | None] | None = None
     ) -> None:
-        await self._update([f"DROP SILENT GRAPH {_iri(graph_iri)}"])
-        await _record(self._state, metadata, graph_iri, None)
+        await self._update([f"DROP SILENT GRAPH {checked_iri(graph_iri)}"])
+        await record_change(self._state, metadata, graph_iri, None)
 
     async def bulk_load(
         self,
@@ -396,7 +396,7 @@ class RemoteSparqlStore:
         rdf_format = format or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
         if rdf_format is None:
             raise DataError(f"unknown RDF format for {path.name}")
-        params = {"graph": _iri(graph_iri).value} if graph_iri else {}
+        params = {"graph": checked_iri(graph_iri).value} if graph_iri else {}
         if not graph_iri and not rdf_format.supports_datasets:
             params = {"default": ""}
         total = path.stat().st_size
@@ -432,7 +432,7 @@ class RemoteSparqlStore:
         return await anyio.to_thread.run_sync(self._state.metadata)
 
     async def set_metadata(self, values: Mapping[str, str | None]) -> None:
-        await _set_state(self._state, values)
+        await set_state(self._state, values)
 
     async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         return await anyio.to_thread.run_sync(self._state.changes, after, limit)
