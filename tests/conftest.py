@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 from servers import OxigraphServer
 
 from service.app import create_app
@@ -15,6 +17,15 @@ from service.config import Settings
 from service.store import OxigraphStore, RemoteSparqlStore, Store
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def curated_koppels() -> set[str]:
+    """The koppels the curated files describe, read with rdflib: what a loaded store returns."""
+    graph = Graph()
+    for path in sorted((ROOT / "data").glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    return {str(s) for s in graph.subjects(RDF.type, URIRef("https://w3id.org/meent/def#Koppel"))}
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
 from servers import free_port
 from typer.testing import CliRunner
 
@@ -23,14 +21,6 @@ from service.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 MEENT = str(Path(sys.executable).parent / "meent")
 KOPPELS = "SELECT ?k WHERE { ?k a <https://w3id.org/meent/def#Koppel> } ORDER BY ?k"
-
-
-def curated_koppels() -> set[str]:
-    """The koppels the curated files describe, read with rdflib: what the store must return."""
-    graph = Graph()
-    for path in sorted((ROOT / "data").glob("*.ttl")):
-        graph.parse(path, format="turtle")
-    return {str(s) for s in graph.subjects(RDF.type, URIRef("https://w3id.org/meent/def#Koppel"))}
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +40,13 @@ def test_first_load_writes_every_graph(loaded_store: Path) -> None:
     assert "0 triples written" in result.output
 
 
-def test_query_prints_tsv_by_default(loaded_store: Path) -> None:
+def test_query_prints_tsv_by_default(loaded_store: Path, curated_koppels: set[str]) -> None:
     result = CliRunner().invoke(app, ["query", "--store", str(loaded_store), KOPPELS])
     assert result.exit_code == 0, result.output
     rows = result.stdout.strip().splitlines()
     assert rows[0] == "?k"
     assert "<https://w3id.org/meent/id/koppel/2024-noordoogst>" in rows
-    assert rows[1:] == [f"<{k}>" for k in sorted(curated_koppels())]
+    assert rows[1:] == [f"<{k}>" for k in sorted(curated_koppels)]
 
 
 def test_query_from_file_as_csv(loaded_store: Path) -> None:

@@ -9,8 +9,6 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
 
 from service.app import create_app
 from service.config import Settings
@@ -19,14 +17,6 @@ from service.queries import read_queries
 ROOT = Path(__file__).resolve().parent.parent
 SH = "http://www.w3.org/ns/shacl#"
 KOPPELS = "SELECT ?k WHERE { ?k a <https://w3id.org/meent/def#Koppel> } ORDER BY ?k"
-
-
-def curated_koppels() -> set[str]:
-    """The koppels the curated files describe, read with rdflib: what the store must return."""
-    graph = Graph()
-    for path in sorted((ROOT / "data").glob("*.ttl")):
-        graph.parse(path, format="turtle")
-    return {str(s) for s in graph.subjects(RDF.type, URIRef("https://w3id.org/meent/def#Koppel"))}
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +36,9 @@ def rows(response) -> list[dict]:
     return json.loads(response.text)["results"]["bindings"]
 
 
-def test_without_a_cap_every_row_comes_back(client: TestClient) -> None:
+def test_without_a_cap_every_row_comes_back(client: TestClient, curated_koppels: set[str]) -> None:
     response = client.get("/sparql", params={"query": KOPPELS})
-    assert sorted(r["k"]["value"] for r in rows(response)) == sorted(curated_koppels())
+    assert sorted(r["k"]["value"] for r in rows(response)) == sorted(curated_koppels)
     assert "meent-result-cap" not in response.headers
 
 
