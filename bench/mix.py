@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.generate import ID, SCHEMES_FILE, Schemes, Zipf
-from service.queries import read_queries
+from service.rdf.queries import read_queries
 from service.vocab import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent

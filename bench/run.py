@@ -36,7 +36,7 @@ from bench.client import Request, Stats
 from bench.generate import parse_size, write
 from bench.mix import SELECT_JSON, Catalogue, Query
 from bench.servers import MemorySampler, Server
-from service.loader import project_sources, read_triples
+from service.store.loader import project_sources, read_triples
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IRI = "https://w3id.org/meent/"
@@ -435,7 +435,7 @@ def whole_graph_pyshacl(args: argparse.Namespace, work: Path, data: Path) -> dic
 
 
 def project_quads(path: Path) -> int:
-    """The project's graphs exactly as Meent's sync writes them (``service.loader``), as
+    """The project's graphs exactly as Meent's sync writes them (``service.store.loader``), as
     N-Quads, so that the reference servers hold what Meent holds."""
     quads = []
     for source in project_sources(ROOT, BASE_IRI):

@@ -2,7 +2,7 @@
 without incremental validation would check a contribution.
 
 ``python -m bench.whole_graph FILE [FILE…]`` parses the files with rdflib, validates the union
-with Meent's shapes and ontology (``service.validation.Validator``, as ``meent validate``
+with Meent's shapes and ontology (``service.contrib.validation.Validator``, as ``meent validate``
 does) and prints one JSON object: triples, parse seconds, validation seconds, conforms. It runs
 in its own process so that its memory never counts against a server's.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from service.validation import Validator
+from service.contrib.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,12 +15,12 @@ import typer
 from rdflib import Graph
 
 from service.config import Settings, get_settings
-from service.conneg import GRAPH_FORMATS, RESULT_FORMATS, by_name
-from service.formatting import format_file, is_canonical
-from service.parsing import RdfSyntaxError, parse_rdf
-from service.reports import Source, locate, render_text
-from service.sourcemap import turtle_source_map
-from service.validation import Validator
+from service.contrib.reports import Source, locate, render_text
+from service.contrib.validation import Validator
+from service.rdf.conneg import GRAPH_FORMATS, RESULT_FORMATS, by_name
+from service.rdf.formatting import format_file, is_canonical
+from service.rdf.parsing import RdfSyntaxError, parse_rdf
+from service.rdf.sourcemap import turtle_source_map
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -151,7 +151,7 @@ def diagram(
     ),
 ) -> None:
     """Draw the ontology's class diagram as SVG with Graphviz (ontology/diagram.svg)."""
-    from service.ontology_diagram import GraphvizMissing, write_diagram
+    from service.views.ontology_diagram import GraphvizMissing, write_diagram
 
     try:
         write_diagram(_project_root() / "ontology", out)
@@ -246,7 +246,7 @@ def _read(path: Path) -> bytes:
 
 def _validate_against(files: list[Path], base: str, output: OutputFormat, lang: Lang) -> int:
     """Each file checked by the instance at ``base``; the worst exit status of them."""
-    from service.remote_check import Unreachable, render, send
+    from service.contrib.remote_check import Unreachable, render, send
 
     answers = {}
     for path in files:
@@ -284,7 +284,7 @@ def submit(
     Exit status: 0 accepted (201), 1 refused with violations (422), 2 the file or request is at
     fault (unreadable, 400, 401, 403, 413, 415), 3 the server cannot be reached or failed.
     """
-    from service.remote_check import Unreachable, render, send
+    from service.contrib.remote_check import Unreachable, render, send
 
     if not file.is_file():
         raise _fail(f"{file}: no such file")
@@ -312,8 +312,8 @@ def serve(
     """Load ontology/, shapes/ and data/ into the store (unchanged files are skipped) and serve."""
     import uvicorn
 
-    from service.app import create_app
-    from service.memory import limit_malloc_arenas
+    from service.process.memory import limit_malloc_arenas
+    from service.web.app import create_app
 
     limit_malloc_arenas()
     settings = _settings(store, remote, host=host, port=port)
@@ -343,7 +343,7 @@ def load(
     """
     from rich.progress import Progress
 
-    from service.loader import LoaderError, load_files, sync_project
+    from service.store.loader import LoaderError, load_files, sync_project
 
     settings = _settings(store, remote)
     for path in files or []:
@@ -437,13 +437,13 @@ def dump(
 ) -> None:
     """Write full dumps of the published graph (Turtle, N-Triples gz, N-Quads gz, JSON-LD)
     and manifest.json (sizes, SHA-256, canonical hash) into DIRECTORY: the files /dumps serves."""
-    from service.dumps import dump_to
+    from service.harvest.dumps import dump_to
 
     settings = _settings(store, remote)
     try:
         manifest = _with_store(settings, lambda opened: dump_to(opened, directory))
     except OSError as error:
-        from service.errors import DISK_TROUBLE, os_errno
+        from service.web.errors import DISK_TROUBLE, os_errno
 
         code = EXIT_UNAVAILABLE if os_errno(error) in DISK_TROUBLE else EXIT_BAD_INPUT
         where = error.filename or directory
@@ -462,7 +462,7 @@ def backup_command(
     """Back up the store and its private state (tokens, pending contributions, change log,
     sync records) into DEST, with a manifest of SHA-256 checksums. Works while the server
     runs. Exit status 3 when the store cannot be opened or reached."""
-    from service.backup import BackupError, backup
+    from service.store.backup import BackupError, backup
 
     settings = _settings(store, remote)
     try:
@@ -486,7 +486,7 @@ def restore_command(
     before touching anything; refuses a store that is not empty unless --force, and then
     keeps the replaced store beside it. Exit status 2 for a corrupt, incomplete or refused
     backup, 3 when the store cannot be opened or reached."""
-    from service.backup import BackupError, restore
+    from service.store.backup import BackupError, restore
 
     settings = _settings(store, remote)
     try:
@@ -500,11 +500,11 @@ def restore_command(
 
 
 def _summary(manifest: Any) -> str:
-    from service.backup import STATE_TABLES
+    from service.store.state import TABLES
 
     parts = [f"{manifest.quads} quads in {manifest.graphs} graphs"]
     for table, count in (manifest.state or {}).items():
-        parts.append(f"{count} {STATE_TABLES.get(table, table)}")
+        parts.append(f"{count} {TABLES.get(table, table)}")
     return ", ".join(parts)
 
 
@@ -517,7 +517,8 @@ app.add_typer(token_app, name="token")
 
 
 def _tokens(store: str | None, remote: str | None) -> Any:
-    from service.tokens import TokenStore, connect
+    from service.contrib.tokens import TokenStore
+    from service.store.state import connect
 
     settings = _settings(store, remote)
     if settings.state_path is None:
@@ -536,7 +537,7 @@ def token_create(
     remote: RemoteOption = None,
 ) -> None:
     """Create a token and print it once (only its hash is kept)."""
-    from service.tokens import Role
+    from service.contrib.tokens import Role
 
     if role not in {r.value for r in Role}:
         raise _fail("--role must be contributor or curator")

@@ -41,6 +41,9 @@ from pydantic_settings import (
 CONFIG_ENV = "MEENT_CONFIG"
 CONFIG_FILE = "meent.toml"
 MEMORY = "memory"
+#: The dumps' manifest in ``dumps_path``: what the service serves, and what a restore removes
+#: so the dumps are built again for the restored content.
+DUMPS_MANIFEST = "manifest.json"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -287,7 +290,7 @@ class Settings(BaseSettings):
 
     @property
     def state_path(self) -> Path | None:
-        """The private state (``service.state``) that goes with the store: beside an embedded
+        """The private state (``service.store.state``) that goes with the store: beside an embedded
         store's directory; per server for a remote one; in memory with an in-memory store."""
         if self.remote is not None:
             digest = hashlib.sha256(self.remote.encode()).hexdigest()[:16]

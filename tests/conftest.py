@@ -12,9 +12,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 from servers import OxigraphServer
 
-from service.app import create_app
 from service.config import Settings
 from service.store import OxigraphStore, RemoteSparqlStore, Store
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,9 +28,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role
+from service.contrib.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
@@ -74,7 +74,7 @@ def started(client: TestClient) -> Iterator[TestClient]:
 
 def bearer(client: TestClient, name: str, role: Role = Role.contributor) -> dict[str, str]:
     """An ``Authorization`` header with a new token, as ``meent token create`` makes one."""
-    intake = client.app.state.intake  # type: ignore[attr-defined]
+    intake = client.app.state.services.intake  # type: ignore[attr-defined]
     _, secret = intake.tokens.create(name, role)
     return {"Authorization": f"Bearer {secret}"}
 
@@ -89,7 +89,7 @@ class Fingerprint:
 
 
 def fingerprint(client: TestClient) -> Fingerprint:
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
     portal = client.portal
     assert portal is not None, "use the client inside its lifespan"
     last = portal.call(store.last_change)

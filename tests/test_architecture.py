@@ -9,7 +9,11 @@ its layer table must account for every module of service/, so it cannot fall beh
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,12 +69,32 @@ def test_every_reference_names_a_section_the_architecture_page_has() -> None:
 
 
 def test_the_layers_account_for_every_module() -> None:
+    """Section 5 names every module and folder of service/, at any depth."""
     text = ARCHITECTURE.read_text(encoding="utf-8")
     layers = text.split("## 5. The code, by layer", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"[a-z0-9_]+", layers))
-    modules = {p.stem for p in (ROOT / "service").glob("*.py")} - {"__init__"}
-    modules |= {p.parent.name for p in (ROOT / "service").glob("*/__init__.py")}
+    service = ROOT / "service"
+    modules = {p.stem for p in service.rglob("*.py") if "static" not in p.parts} - {"__init__"}
+    modules |= {p.parent.name for p in service.rglob("*/__init__.py")}
     assert not modules - named, f"modules no layer names: {sorted(modules - named)}"
+
+
+def test_only_entry_points_and_basics_stay_at_the_top() -> None:
+    top = {p.name for p in (ROOT / "service").glob("*.py")}
+    assert top == {"__init__.py", "__main__.py", "cli.py", "config.py", "vocab.py"}, top
+
+
+def test_every_folder_says_what_lives_there_and_what_it_may_import() -> None:
+    quiet = [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "service").rglob("__init__.py"))
+        if p.parent != ROOT / "service"
+        and not (
+            (doc := ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))))
+            and ("import" in doc or "layer" in doc)
+        )
+    ]
+    assert not quiet, f"folders whose docstring does not say what they may import: {quiet}"
 
 
 @pytest.mark.parametrize("bad", ["see DESIGN §2", "../shared/DESIGN.md", "STYLE.md"])
@@ -112,28 +136,57 @@ def test_no_private_name_is_imported_from_another_module() -> None:
     assert not crossing, crossing
 
 
-#: What the store package may import from the rest of the service: the settings, its private
-#: state and the query-worker pool — never the web layer, contributions or harvesting.
-STORE_MAY_IMPORT = {"service.config", "service.state", "service.query_workers", "service.store"}
+# ---------------------------------------------------------------- the import contracts
 
 
-def test_the_store_imports_nothing_above_it() -> None:
-    above = [
-        f"{module_name(p)} imports {module}"
-        for p in sorted((ROOT / "service" / "store").glob("*.py"))
-        for module, _ in imports_of(p)
-        if not any(module == m or module.startswith(m + ".") for m in STORE_MAY_IMPORT)
-    ]
-    assert not above, above
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's ``lint-imports`` over the package in ``root``, with the contracts of
+    pyproject.toml (layers, no route imports from the CLI, no cycles)."""
+    command = Path(sys.executable).with_name("lint-imports")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(command), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-def test_the_store_package_has_no_import_cycle() -> None:
-    """The implementations import ``base`` and ``common``, never the package that opens them."""
-    back = [
-        f"{module_name(p)} imports service.store"
-        for p in sorted((ROOT / "service" / "store").glob("*.py"))
-        if p.name != "__init__.py"
-        for module, _ in imports_of(p)
-        if module == "service.store"
-    ]
-    assert not back, back
+def test_the_import_contracts_hold() -> None:
+    done = lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("edits", "broken"),
+    [
+        # The store reaching up into the web layer.
+        ({"store/loader.py": "from service.web import errors"}, "Lower layers"),
+        # Two folders side by side importing each other.
+        ({"views/labels.py": "from service.contrib import tokens"}, "Lower layers"),
+        # The CLI importing a route module.
+        ({"cli.py": "from service.web.routes import sparql"}, "route modules"),
+        # Two modules of one folder importing each other.
+        (
+            {
+                "rdf/conneg.py": "from service.rdf import canonical",
+                "rdf/canonical.py": "from service.rdf import conneg",
+            },
+            "cycles",
+        ),
+    ],
+)
+def test_the_contracts_catch_a_broken_rule(
+    tmp_path: Path, edits: dict[str, str], broken: str
+) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(ROOT / "service", copy, ignore=shutil.ignore_patterns("static", "templates"))
+    for module, line in edits.items():
+        target = copy / module
+        target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    done = lint_imports(tmp_path)
+    assert done.returncode != 0, done.stdout
+    assert any(broken in row and "BROKEN" in row for row in done.stdout.splitlines()), done.stdout

@@ -23,12 +23,13 @@ from fastapi.testclient import TestClient
 from servers import MEENT, OxigraphServer
 from typer.testing import CliRunner
 
-from service.app import create_app
-from service.backup import DATASET, MANIFEST, STATE
 from service.cli import app as cli
 from service.config import Settings
-from service.dumps import canonical_hash
-from service.tokens import Role, TokenStore, connect
+from service.contrib.tokens import Role, TokenStore
+from service.rdf.canonical import canonical_hash
+from service.store.backup import DATASET, MANIFEST, STATE
+from service.store.state import connect
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()

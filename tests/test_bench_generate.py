@@ -18,7 +18,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from service.validation import Validator
+from service.contrib.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 MEENT = "https://w3id.org/meent/def#"

@@ -12,8 +12,8 @@ from pyshacl import validate
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, SH
 
-from service.app import create_app
 from service.config import Settings
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "dcat-ap"

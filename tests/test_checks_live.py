@@ -24,9 +24,9 @@ import httpx
 import pytest
 from servers import MEENT, create_token, uvicorn_thread
 
-from service.app import create_app
 from service.config import Settings
-from service.queries import ExampleQuery, read_queries
+from service.rdf.queries import ExampleQuery, read_queries
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = read_queries(ROOT / "queries" / "checks")

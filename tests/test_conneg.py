@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.conneg import (
+from service.rdf.conneg import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     by_name,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role
+from service.contrib.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_text()
@@ -31,7 +31,7 @@ def client() -> Iterator[TestClient]:
 
 
 def _secret(client: TestClient, name: str) -> str:
-    _, secret = client.app.state.intake.tokens.create(name, Role.contributor)  # type: ignore[attr-defined]
+    _, secret = client.app.state.services.intake.tokens.create(name, Role.contributor)  # type: ignore[attr-defined]
     return secret
 
 

@@ -12,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role
+from service.contrib.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
@@ -44,7 +44,7 @@ def client() -> Iterator[TestClient]:
 
 
 def _auth(client: TestClient, name: str, role: Role = Role.contributor) -> dict[str, str]:
-    _, secret = client.app.state.intake.tokens.create(name, role)  # type: ignore[attr-defined]
+    _, secret = client.app.state.services.intake.tokens.create(name, role)  # type: ignore[attr-defined]
     return {"Authorization": f"Bearer {secret}"}
 
 

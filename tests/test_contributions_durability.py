@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service import contribution_record
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role
+from service.contrib import records as contribution_record
+from service.contrib.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
@@ -54,11 +54,11 @@ def _failing_midway(real):  # type: ignore[no-untyped-def]
 def test_failure_while_storing_leaves_no_trace(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, secret = client.app.state.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
+    _, secret = client.app.state.services.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
     auth = {**TTL, "Authorization": f"Bearer {secret}"}
     before = _graphs(client)
     monkeypatch.setattr(
-        "service.intake.graph_triples", _failing_midway(contribution_record.graph_triples)
+        "service.contrib.intake.graph_triples", _failing_midway(contribution_record.graph_triples)
     )
     response = client.post("/contributions", content=KOPPEL, headers=auth)
     assert response.status_code == 500
@@ -69,12 +69,12 @@ def test_failure_while_storing_leaves_no_trace(
 def test_failed_replacement_keeps_the_previous_version(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, secret = client.app.state.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
+    _, secret = client.app.state.services.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
     auth = {**TTL, "Authorization": f"Bearer {secret}"}
     location = client.post("/contributions", content=KOPPEL, headers=auth).headers["location"]
     before = client.get(location, headers={"Accept": "application/n-triples"}).text
     monkeypatch.setattr(
-        "service.intake.graph_triples", _failing_midway(contribution_record.graph_triples)
+        "service.contrib.intake.graph_triples", _failing_midway(contribution_record.graph_triples)
     )
     changed = KOPPEL.replace(b"Testkoppel", b"Anders")
     assert client.put(location, content=changed, headers=auth).status_code == 500

@@ -18,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.app import create_app
 from service.cli import app as cli
 from service.config import Settings
-from service.dumps import DUMPS, canonical_hash, sorted_unique_lines
+from service.harvest.dumps import DUMPS
+from service.rdf.canonical import canonical_hash, sorted_unique_lines
 from service.store import OxigraphStore
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -287,7 +288,7 @@ def test_a_recent_build_is_served_until_the_interval_has_passed(
     )
     with TestClient(create_app(settings)) as client:
         first = client.get("/dumps/").json()
-        store = client.app.state.store  # type: ignore[attr-defined]
+        store = client.app.state.services.store  # type: ignore[attr-defined]
         body = (
             '<https://w3id.org/meent/id/test/y> <http://www.w3.org/2000/01/rdf-schema#label> "y" .'
         )
@@ -310,7 +311,7 @@ def test_a_recent_build_is_served_until_the_interval_has_passed(
     with TestClient(create_app(rebuilt)) as client:
         client.portal.call(
             functools.partial(
-                client.app.state.store.replace_graph,  # type: ignore[attr-defined]
+                client.app.state.services.store.replace_graph,  # type: ignore[attr-defined]
                 "https://w3id.org/meent/graph/test/y",
                 body,
                 format=ox.RdfFormat.N_TRIPLES,

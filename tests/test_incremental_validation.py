@@ -9,10 +9,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS
 
-from service.incremental import IncrementalValidator, _ShapesGraph, fetch_context, focus_nodes
-from service.parsing import parse_rdf
+from service.contrib.incremental import IncrementalValidator, fetch_context, focus_nodes
+from service.contrib.pyshacl_tuning import ShapesGraph
+from service.contrib.validation import Validator
+from service.rdf.parsing import parse_rdf
 from service.store import OxigraphStore
-from service.validation import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Every fourth per-shape case (all of them would take half a minute of whole-graph runs).
@@ -151,7 +152,7 @@ def test_the_shapes_graph_forgets_its_answers_when_it_changes() -> None:
     source = Graph()
     shape = URIRef(f"{BASE}shapes#S")
     source.add((shape, RDFS.label, Literal("one")))
-    graph = _ShapesGraph.of(source)
+    graph = ShapesGraph.of(source)
     assert set(graph.objects(shape, RDFS.label)) == {Literal("one")}
     graph.add((shape, RDFS.label, Literal("two")))
     assert set(graph.objects(shape, RDFS.label)) == {Literal("one"), Literal("two")}

@@ -9,9 +9,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.dumps import canonical_hash
+from service.harvest.dumps import canonical_hash
+from service.web.app import create_app
 
 TREE = "https://w3id.org/tree#"
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -87,7 +87,7 @@ def service_hash(client: TestClient) -> str:
 def change(client: TestClient, work) -> None:
     """Change the published graph through the store, as a sync or a contribution does."""
     assert client.portal is not None
-    client.portal.call(work, client.app.state.store)
+    client.portal.call(work, client.app.state.services.store)
 
 
 def test_the_stream_points_at_its_first_page(client: TestClient) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.loader import (
+from service.store import DataError, Solutions, Store
+from service.store.loader import (
     Action,
     LoaderError,
     SyncEvent,
@@ -15,7 +16,6 @@ from service.loader import (
     project_sources,
     sync_project,
 )
-from service.store import DataError, Solutions, Store
 
 pytestmark = pytest.mark.anyio
 

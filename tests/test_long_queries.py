@@ -1,10 +1,10 @@
-"""The schedule of long queries (service.long_queries): which run, which wait, who is next."""
+"""The schedule of long queries (service.store.schedule): which run, which wait, who is next."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.long_queries import LongQueries
+from service.store.schedule import LongQueries
 
 
 def test_past_the_slots_a_long_query_waits() -> None:

@@ -1,4 +1,4 @@
-"""The allocator tuning ``meent serve`` applies before it starts (service/memory.py)."""
+"""The allocator tuning ``meent serve`` applies before it starts (service/process/memory.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.memory import limit_malloc_arenas
+from service.process.memory import limit_malloc_arenas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def test_an_operators_choice_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
 #: give it back by itself), then prints the resident size before and after release_free_memory.
 _HOLES = """
 import os, sys
-from service.memory import release_free_memory
+from service.process.memory import release_free_memory
 page = os.sysconf("SC_PAGE_SIZE")
 def resident():
     with open("/proc/self/statm") as f:

@@ -15,7 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS as DCT
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS, VANN
 
-from service.formatting import is_canonical
+from service.rdf.formatting import is_canonical
 from service.vocab import MEENT, ORG, PREFIXES, SCHEMA
 
 ROOT = Path(__file__).parent.parent
@@ -585,7 +585,7 @@ def test_readme_parser_and_signature_check_bite() -> None:
 
 
 def test_diagram_draws_every_class_and_the_properties_between_them(ontology: Graph) -> None:
-    from service.ontology_diagram import diagram_dot, meent_classes
+    from service.views.ontology_diagram import diagram_dot, meent_classes
 
     dot = diagram_dot(ontology)
     for cls in meent_classes(ontology):
@@ -596,7 +596,7 @@ def test_diagram_draws_every_class_and_the_properties_between_them(ontology: Gra
 
 def test_committed_diagram_is_not_behind_the_ontology(ontology: Graph) -> None:
     """ontology/diagram.svg is drawn by `meent diagram`; a new class must show up in it."""
-    from service.ontology_diagram import meent_classes
+    from service.views.ontology_diagram import meent_classes
 
     svg = (ROOT / "ontology" / "diagram.svg").read_text(encoding="utf-8")
     missing = [

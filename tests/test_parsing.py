@@ -3,7 +3,7 @@
 import pytest
 from rdflib import Literal, URIRef
 
-from service.parsing import RdfSyntaxError, parse_rdf
+from service.rdf.parsing import RdfSyntaxError, parse_rdf
 
 EX = "http://example.org/"
 

@@ -4,7 +4,7 @@ Every query runs against the real curated graph — ontology/*.ttl in the ontolo
 data/*.ttl in its own data graph, the default graph the union, as the service serves it — and
 must give what its ``#+ expect:`` header promises. Every check must return no rows on the
 curated graph and at least one row once a deliberately broken resource is added, so each check
-is proven to bite. The last part tests service/queries.py itself: header parsing, the
+is proven to bite. The last part tests service/rdf/queries.py itself: header parsing, the
 expectation language and the sh:SPARQLExecutable publication.
 """
 
@@ -20,7 +20,7 @@ import yaml
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 
-from service.queries import (
+from service.rdf.queries import (
     GRAPH_KINDS,
     SELECT_KINDS,
     SPEX,
@@ -417,7 +417,7 @@ def test_check_reports_a_broken_graph(
     assert any(ox.NamedNode(reported) in row.values() for row in rows), rows
 
 
-# ---------------------------------------------------------------- service/queries.py
+# ---------------------------------------------------------------- service/rdf/queries.py
 
 SAMPLE = """#+ summary: Koppels per theme / Koppels per thema
 #+ description: Which themes. / Welke thema's.

@@ -24,10 +24,10 @@ import pytest
 from fastapi.testclient import TestClient
 from servers import MeentServer
 
-from service import query_workers
-from service.app import create_app
 from service.config import Settings
 from service.store import OxigraphStore, QueryTimeout, RemoteSparqlStore
+from service.store import worker_pool as query_workers
+from service.web.app import create_app
 
 EX = "http://example.org/"
 GRAPH = EX + "graph/big"
@@ -170,7 +170,7 @@ def test_simple_queries_stay_fast_while_runaways_run(big: TestClient) -> None:
 
 
 def test_stopped_queries_give_their_cpu_back(big: TestClient) -> None:
-    store = big.app.state.store
+    store = big.app.state.services.store
     sparql(big, LOOKUP)  # the pool is up
     before = store.query_worker_pids
     threads = [threading.Thread(target=sparql, args=(big, RUNAWAY)) for _ in range(2)]
@@ -197,7 +197,7 @@ def test_stopped_queries_give_their_cpu_back(big: TestClient) -> None:
 def test_a_stream_is_cut_at_the_deadline(big: TestClient) -> None:
     """Rows start at once, but the whole product would take minutes: the stream stops at the
     deadline and the worker that produced it is killed."""
-    store = big.app.state.store
+    store = big.app.state.services.store
     before = store.query_worker_pids
 
     async def drain() -> tuple[int, str]:
@@ -232,7 +232,7 @@ def test_workers_see_data_written_after_they_started(tmp_path: Path) -> None:
     table files a read-only opener is about to read (a bug this caught: 400 "No such file")."""
     path = store_with(tmp_path / "store", ntriples(10))
     with app_on(path, query_workers=1) as client:
-        store = client.app.state.store
+        store = client.app.state.services.store
         assert sparql(client, f"ASK {{ <{EX}new/0> ?p ?o }}").json()["boolean"] is False
         [pid] = store.query_worker_pids
         for round in range(6):
@@ -255,7 +255,7 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
     path = store_with(tmp_path / "store", ntriples(10))
     with app_on(path, query_workers=2) as client:
         assert sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}").json()["boolean"] is True
-        pids = client.app.state.store.query_worker_pids
+        pids = client.app.state.services.store.query_worker_pids
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         assert wait_until_gone(pids)
@@ -263,7 +263,7 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
             response = sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}")
             assert response.status_code == 200
             assert response.json()["boolean"] is True
-        replacements = client.app.state.store.query_worker_pids
+        replacements = client.app.state.services.store.query_worker_pids
         assert len(replacements) == 2
         assert not set(replacements) & set(pids)
 
@@ -274,11 +274,11 @@ def test_a_worker_holding_too_much_memory_is_replaced(
     path = store_with(tmp_path / "store", ntriples(10))
     with app_on(path, query_workers=1) as client:
         assert sparql(client, f"ASK {{ <{EX}s/1> ?p ?o }}").json()["boolean"] is True
-        [pid] = client.app.state.store.query_worker_pids
+        [pid] = client.app.state.services.store.query_worker_pids
         monkeypatch.setattr(query_workers, "MAX_WORKER_BYTES", 1)  # every worker holds more
         assert sparql(client, f"ASK {{ <{EX}s/2> ?p ?o }}").json()["boolean"] is True
         assert wait_until_gone([pid])
-        [replacement] = client.app.state.store.query_worker_pids
+        [replacement] = client.app.state.services.store.query_worker_pids
         assert replacement != pid
         assert sparql(client, f"ASK {{ <{EX}s/3> ?p ?o }}").json()["boolean"] is True
 
@@ -287,7 +287,7 @@ def test_the_workers_stop_with_the_app(tmp_path: Path) -> None:
     path = store_with(tmp_path / "store", ntriples(10))
     with app_on(path, query_workers=3) as client:
         assert sparql(client, LOOKUP).status_code == 200
-        pids = client.app.state.store.query_worker_pids
+        pids = client.app.state.services.store.query_worker_pids
         assert len(pids) == 3
         assert all(not gone(pid) for pid in pids)
     assert all(gone(pid) for pid in pids)
@@ -380,14 +380,14 @@ def test_lookups_find_a_worker_while_runaways_hold_the_pool(tmp_path: Path) -> N
         start = time.monotonic()
         response = sparql(client, LOOKUP)
         elapsed = time.monotonic() - start
-        pool = client.app.state.store.query_worker_pids
+        pool = client.app.state.services.store.query_worker_pids
         for thread in threads:
             thread.join()
         assert response.status_code == 200
         assert elapsed < 1.0, elapsed  # the runaways are stopped only at 3 s
         assert len(pool) > 2  # it grew beside the demoted ones
         time.sleep(0.2)
-        assert len(client.app.state.store.query_worker_pids) == 2  # and back to its size
+        assert len(client.app.state.services.store.query_worker_pids) == 2  # and back to its size
 
 
 def kill_and_expect_gone(server: MeentServer, helpers: list[psutil.Process]) -> None:
@@ -479,7 +479,7 @@ def test_a_long_query_past_the_slots_is_sent_back_and_run_again(tmp_path: Path, 
     path = store_with(tmp_path / "store", ntriples(TRIPLES))
     with app_on(path, query_workers=2, long_queries=slots, query_timeout=30.0) as client:
         assert sparql(client, LOOKUP).status_code == 200  # the pool is up
-        store = client.app.state.store
+        store = client.app.state.services.store
         stop = threading.Event()
         watched: list[list[tuple[int, int]]] = []
         watcher = threading.Thread(target=lambda: watched.append(watch_workers(stop)))
@@ -502,7 +502,7 @@ def test_a_long_query_past_the_slots_is_sent_back_and_run_again(tmp_path: Path, 
 def two_streams_on_one_slot(client: TestClient) -> tuple[list[str], list[tuple[int, int]]]:
     """Two streams that send rows at once, with a 2 s deadline, each drained to its end: how
     each ended, and what ``watch_workers`` saw meanwhile."""
-    store = client.app.state.store
+    store = client.app.state.services.store
 
     async def drain() -> str:
         try:
@@ -550,7 +550,7 @@ def test_a_long_query_that_has_begun_to_answer_waits_paused(tmp_path: Path) -> N
         assert sparql(client, LOOKUP).status_code == 200
         outcomes, seen = two_streams_on_one_slot(client)
         assert outcomes == ["timeout", "timeout"]
-        assert client.app.state.store.queries_sent_back == 0
+        assert client.app.state.services.store.queries_sent_back == 0
         assert (1, 1) in seen, seen  # one streamed while the other waited paused...
         assert not [look for look in seen if look[0] > 1 and look[1]], seen  # ...never both
         time.sleep(0.2)
@@ -570,7 +570,7 @@ def test_a_long_query_whose_answer_is_still_held_back_is_sent_back(
         assert sparql(client, LOOKUP).status_code == 200
         outcomes, seen = two_streams_on_one_slot(client)
         assert outcomes == ["timeout", "timeout"]
-        assert client.app.state.store.queries_sent_back >= 1
+        assert client.app.state.services.store.queries_sent_back >= 1
         assert not [look for look in seen if look[1]], seen  # none was paused
         assert sparql(client, LOOKUP).status_code == 200
 
@@ -588,7 +588,7 @@ def test_a_query_is_long_by_the_cpu_it_has_used(
         assert [status for status, _, _ in answers] == [200, 200], answers
         counts = [json.loads(body)["results"]["bindings"][0]["n"]["value"] for *_, body in answers]
         assert counts == ["18000000", "18000000"]
-        assert client.app.state.store.queries_sent_back == 1
+        assert client.app.state.services.store.queries_sent_back == 1
 
 
 def test_an_answer_held_back_and_then_streamed_arrives_whole(big: TestClient) -> None:
@@ -638,13 +638,13 @@ def test_a_query_waiting_for_a_slot_still_stops_at_its_deadline(tmp_path: Path) 
     path = store_with(tmp_path / "store", ntriples(TRIPLES))
     with app_on(path, query_workers=2, long_queries=1) as client:
         assert sparql(client, LOOKUP).status_code == 200
-        before = client.app.state.store.query_worker_pids
+        before = client.app.state.services.store.query_worker_pids
         answers = send_together(client, [RUNAWAY, RUNAWAY])
         assert [status for status, _, _ in answers] == [503, 503]
-        assert client.app.state.store.queries_sent_back == 1
+        assert client.app.state.services.store.queries_sent_back == 1
         # The one that waited too, at its own deadline.
         assert max(seconds for _, seconds, _ in answers) < TIMEOUT + 1.0, answers
-        killed = sorted(set(before) - set(client.app.state.store.query_worker_pids))
+        killed = sorted(set(before) - set(client.app.state.services.store.query_worker_pids))
         assert wait_until_gone(killed)
         assert no_worker_stopped()
         assert sparql(client, LOOKUP).status_code == 200

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.ratelimit import Limit
+from service.web.app import create_app
+from service.web.ratelimit import Limit
 
 ASK = {"query": "ASK { ?s ?p ?o }"}
 

@@ -21,9 +21,10 @@ import pytest
 from fastapi.testclient import TestClient
 from servers import MEENT, OxigraphServer, free_port
 
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role, TokenStore, connect
+from service.contrib.tokens import Role, TokenStore
+from service.store.state import connect
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()

@@ -9,8 +9,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS
 
-from service.formatting import canonical_turtle
-from service.validation import Validator, load_turtle_dir
+from service.contrib.validation import Validator, load_turtle_dir
+from service.rdf.formatting import canonical_turtle
 from service.vocab import BASE_IRI, ID, MEENT, MEENTSH
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from servers import create_token
 from starlette.types import Receive, Scope, Send
 
-from service import response_cache
-from service.app import create_app
 from service.config import Settings
-from service.response_cache import ResponseCache
+from service.web import response_cache
+from service.web.app import create_app
+from service.web.response_cache import ResponseCache
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/meent/"
@@ -117,7 +117,7 @@ def test_a_sparql_result_is_kept_until_the_graph_changes(client: TestClient) -> 
         client.get("/sparql", params={"query": query}, headers=accept).json()["results"]["bindings"]
         == []
     )
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
 
     async def write() -> None:
         body = f'<{BASE}id/x/direct> {LABEL} "written past the service" .'
@@ -326,7 +326,7 @@ def test_a_posted_query_is_fresh_after_a_write(client: TestClient) -> None:
     headers = {**RESULTS, "Content-Type": "application/sparql-query"}
     assert client.post("/sparql", content=query, headers=headers).json()["boolean"] is False
     assert client.post("/sparql", content=query, headers=headers).json()["boolean"] is False
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
     graph = BASE + "graph/test/posted"
 
     async def write() -> None:

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rdflib import RDF, Graph, Namespace
 
-from service.app import create_app
 from service.config import Settings
-from service.conneg import GRAPH_FORMATS, RESULT_FORMATS
+from service.rdf.conneg import GRAPH_FORMATS, RESULT_FORMATS
+from service.web.app import create_app
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SD_MANIFEST = SHARED / "conformance/w3c-sparql11/service-description/manifest.ttl"
@@ -64,7 +64,7 @@ def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
             graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
         assert test_client.portal is not None
         for graph_iri, triples in graphs.items():
-            test_client.portal.call(app.state.store.replace_graph, graph_iri, triples)
+            test_client.portal.call(app.state.services.store.replace_graph, graph_iri, triples)
         yield test_client
 
 
@@ -94,7 +94,7 @@ def one(triples: set[ox.Triple], subject: ox.Node, predicate: str) -> ox.Term:
 def counts(client: TestClient) -> tuple[int, dict[str, int]]:
     app = client.app
     assert isinstance(app, FastAPI) and client.portal is not None
-    store = app.state.store
+    store = app.state.services.store
     graphs = client.portal.call(store.graph_iris)
     return client.portal.call(store.triple_count), {
         g: client.portal.call(store.triple_count, g) for g in graphs

@@ -19,8 +19,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from service.templates_from_shapes import PLACEHOLDER, WRITABLE, TemplateMaker
-from service.validation import ValidationReport, Validator, load_turtle_dir
+from service.contrib.templates import PLACEHOLDER, WRITABLE, TemplateMaker
+from service.contrib.validation import ValidationReport, Validator, load_turtle_dir
 from service.vocab import BASE_IRI, MEENTSH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +159,7 @@ def test_validator_alone_sees_concept_schemes(validator: Validator) -> None:
 
 def test_shapes_use_no_advanced_features_but_sparql_targets(shapes: Graph) -> None:
     """Incremental validation marks only shapes with SPARQL targets as pySHACL-advanced
-    (service/incremental.py); node expressions and rules would need every shape marked."""
+    (service/contrib/incremental.py); node expressions and rules would need every shape marked."""
     advanced = {SH.expression, SH.rule, SH.condition, URIRef(str(SH) + "js")}
     used = {p for p in shapes.predicates() if p in advanced}
     assert used == set()

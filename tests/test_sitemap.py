@@ -9,9 +9,9 @@ from xml.etree import ElementTree
 import pytest
 from fastapi.testclient import TestClient
 
-from service import sitemap
-from service.app import create_app
 from service.config import Settings
+from service.harvest import sitemap
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = {"s": sitemap.NS}

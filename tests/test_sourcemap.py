@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.sourcemap import turtle_source_map
+from service.rdf.sourcemap import turtle_source_map
 
 EX = "http://example.org/"
 

@@ -10,9 +10,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.queries import read_queries
+from service.rdf.queries import read_queries
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SH = "http://www.w3.org/ns/shacl#"

@@ -27,9 +27,9 @@ from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from service.app import create_app
 from service.config import Settings
-from service.conneg import GRAPH_FORMATS, RESULT_FORMATS
+from service.rdf.conneg import GRAPH_FORMATS, RESULT_FORMATS
+from service.web.app import create_app
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PROTOCOL_MANIFEST = SHARED / "conformance/w3c-sparql11/protocol/manifest.ttl"
@@ -171,7 +171,7 @@ def load_trig(client: TestClient, app: FastAPI, path: Path) -> None:
         graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
     assert client.portal is not None
     for graph_iri, triples in graphs.items():
-        client.portal.call(app.state.store.replace_graph, graph_iri, triples)
+        client.portal.call(app.state.services.store.replace_graph, graph_iri, triples)
 
 
 @pytest.fixture(scope="module", params=["memory", "remote"])
@@ -194,7 +194,7 @@ def triple_count(client: TestClient) -> int:
     assert client.portal is not None
     app = client.app
     assert isinstance(app, FastAPI)
-    return client.portal.call(app.state.store.triple_count)
+    return client.portal.call(app.state.services.store.triple_count)
 
 
 def media_type(response: httpx.Response) -> str:
@@ -757,7 +757,7 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         assert test_client.portal is not None
         test_client.portal.call(
-            lambda: app.state.store.bulk_load(path, graph_iri="http://example.org/big")
+            lambda: app.state.services.store.bulk_load(path, graph_iri="http://example.org/big")
         )
         yield test_client
 

@@ -3,11 +3,12 @@
 import pyoxigraph as ox
 import pytest
 
-from service.sparqltext import (
+from service.rdf.sparqltext import (
     QueryForm,
     cap_rows,
     complexity,
     keywords,
+    prefix_declarations,
     query_form,
     scan,
     uses_service,
@@ -98,3 +99,24 @@ def test_cap_rows(text: str, expected: str) -> None:
 def test_complexity(text: str, deepest: int, operators: int) -> None:
     assert complexity(text) == (deepest, operators)
     assert scan(text) == (keywords(text), deepest, operators)  # the endpoint's one pass
+
+
+@pytest.mark.parametrize(
+    ("text", "declared"),
+    [
+        (
+            "PREFIX ex: <http://ex/>\nPREFIX : <http://e/#>\nSELECT * {}",
+            {"ex": "http://ex/", "": "http://e/#"},
+        ),
+        (
+            "prefix  dct:\n  <http://purl.org/dc/terms/> ASK {}",
+            {"dct": "http://purl.org/dc/terms/"},
+        ),
+        ("# PREFIX no: <http://comment/>\nSELECT ('PREFIX s: <http://s/>' AS ?x) {}", {}),
+        ("SELECT * { ?s <http://ex/PREFIX> ?o }", {}),
+    ],
+)
+def test_prefix_declarations_outside_comments_and_strings(
+    text: str, declared: dict[str, str]
+) -> None:
+    assert prefix_declarations(text) == declared

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from service.config import Settings
-from service.dumps import canonical_hash
+from service.harvest.dumps import canonical_hash
 from service.store import (
     DataError,
     OxigraphStore,

@@ -24,10 +24,10 @@ import pytest
 from fastapi.testclient import TestClient
 from servers import MEENT, free_port
 
-from service.app import create_app
 from service.config import Settings
+from service.contrib.tokens import Role
 from service.store import oxigraph as store_oxigraph
-from service.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
@@ -106,7 +106,7 @@ def serve(store: Path) -> TestClient:
 
 def _auth(client: TestClient) -> dict[str, str]:
     client.get("/contributions")  # makes the intake
-    _, secret = client.app.state.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
+    _, secret = client.app.state.services.intake.tokens.create("k", Role.contributor)  # type: ignore[attr-defined]
     return {"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"}
 
 

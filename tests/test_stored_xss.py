@@ -20,8 +20,8 @@ from playwright.sync_api import Dialog, sync_playwright
 from servers import create_token, uvicorn_thread
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS
 
-from service.app import create_app
 from service.config import Settings
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/meent/"

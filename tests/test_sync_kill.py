@@ -19,7 +19,7 @@ import pytest
 from servers import MeentServer, create_token
 
 from bench.generate import write as generate
-from service.loader import project_sources, read_triples
+from service.store.loader import project_sources, read_triples
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/meent/"

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
-from service.app import create_app
 from service.config import Settings
-from service.templates_from_shapes import PLACEHOLDER, TEXT, WRITABLE, TemplateMaker
-from service.validation import load_turtle_dir
+from service.contrib.templates import PLACEHOLDER, TEXT, WRITABLE, TemplateMaker
+from service.contrib.validation import load_turtle_dir
 from service.vocab import PREFIXES
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES = load_turtle_dir(ROOT / "shapes")

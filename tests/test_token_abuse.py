@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings
-from service.tokens import Role
+from service.contrib.tokens import Role
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = (ROOT / "tests/fixtures/contributions/koppel.ttl").read_bytes()
@@ -53,7 +53,7 @@ def make_client() -> Iterator[Any]:
 
 
 def tokens(client: TestClient) -> Any:
-    return client.app.state.intake.tokens  # type: ignore[attr-defined]
+    return client.app.state.services.intake.tokens  # type: ignore[attr-defined]
 
 
 def secrets_of(client: TestClient) -> dict[str, str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service.tokens import Role, TokenStore, connect
+from service.contrib.tokens import Role, TokenStore
+from service.store.state import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 
-from service.app import create_app
 from service.config import Settings
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -143,7 +143,7 @@ def test_statistics_follow_writes_after_the_interval(
             return _int(graph, DATASET, VOID.triples)
 
         before = triples()
-        store = client.app.state.store  # type: ignore[attr-defined]
+        store = client.app.state.services.store  # type: ignore[attr-defined]
         body = (
             '<https://w3id.org/meent/id/test/v> <http://www.w3.org/2000/01/rdf-schema#label> "v" .'
         )

@@ -1,6 +1,7 @@
-"""The store: one interface, two implementations.
+"""The store: one interface, two implementations, and everything that persists beside them.
 
-Why: docs/architecture.md, "The pieces and how data flows".
+Why: docs/architecture.md, "The pieces and how data flows". May import ``service.rdf``,
+``service.process``, ``service.config`` and ``service.vocab``; nothing above.
 
 ``base`` holds the interface (the ``Store`` protocol), its result types and its errors;
 ``oxigraph`` (embedded pyoxigraph) and ``remote`` (any SPARQL 1.1 server) implement it, with
@@ -8,6 +9,12 @@ what they share in ``common``. This module opens the one the settings describe a
 what the rest of the service uses, so nothing outside this package imports an implementation
 module or a private name of one. The implementations import ``base`` and ``common`` only, never
 this module: there is no import cycle to hold together.
+
+Beside them: the private state, SQLite, whose schema and connections only ``state`` knows;
+the query-worker pool (``worker_pool``, which runs ``service.process.query_worker``, and its
+schedule of long queries: ``schedule``);
+``snapshot``, the embedded store's files for ``backup`` and restore; and ``loader``, the sync
+of the project's files.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import sqlite3
 from pathlib import Path
 
 from service.config import Settings
-from service.state import StateDB
 from service.store.base import (
     BytesProgress,
     DataError,
@@ -35,6 +41,7 @@ from service.store.base import (
 )
 from service.store.oxigraph import OxigraphStore
 from service.store.remote import RemoteSparqlStore
+from service.store.state import StateDB
 
 __all__ = [
     "BytesProgress",

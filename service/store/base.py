@@ -12,7 +12,7 @@ Both hold the same things in the same way:
   pyoxigraph; for a server, its own setting (``oxigraph serve --union-default-graph``; Fuseki TDB2
   ``tdb2:unionDefaultGraph true``; GraphDB and Virtuoso do this by default).
 - Small key → value metadata (e.g. the content hashes of the loaded files) live in the
-  service's private state (``service.state``, SQLite beside the store), never in a named
+  service's private state (``service.store.state``, SQLite beside the store), never in a named
   graph: every named graph is part of the public union. A graph is written first and its
   metadata after it, so a crash in between only makes the next sync redo that graph.
 - ``replace_graph`` is atomic: readers see the old graph or the new one, never a mix, and a
@@ -42,7 +42,7 @@ from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
-from service.state import Change
+from service.store.state import Change
 
 #: An RDF term a query variable can be bound to.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple

@@ -21,7 +21,7 @@ import anyio.lowlevel
 import anyio.to_thread
 import pyoxigraph as ox
 
-from service.state import StateDB
+from service.rdf.sparqltext import keywords
 from service.store.base import (
     BytesProgress,
     DataError,
@@ -33,6 +33,7 @@ from service.store.base import (
     StoreError,
     Term,
 )
+from service.store.state import StateDB
 
 #: Graphs a remote store uploads into before moving them in place; never content.
 STAGING = "urn:meent:staging:"
@@ -288,18 +289,6 @@ def solutions_of(result: ox.QuerySolutions) -> Solutions:
 
 # --- the query's own dataset -------------------------------------------------------------------
 
-# Strings, IRIs and comments can contain the word FROM; remove them before looking for it.
-_NOT_KEYWORDS = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n\r]|\\.)*"'
-    r"|'(?:[^'\\\n\r]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n\r]*",
-    re.DOTALL,
-)
-_FROM = re.compile(r"(?<![\w:?$.-])FROM(?![\w:.-])", re.IGNORECASE)
-
 
 def bare_media_type(media_type: str) -> str:
     return media_type.split(";")[0].strip().lower()
@@ -330,7 +319,7 @@ def query_dataset(sparql: str) -> tuple[list[str], list[str]] | None:
 def declares_dataset(sparql: str) -> bool:
     """Whether the query has a dataset clause (FROM / FROM NAMED, SPARQL 1.1 Query §13.2).
 
-    ``FROM`` is a keyword only in that position, so once strings, IRIs and comments are
-    removed any remaining ``FROM`` that is not part of a name is a dataset clause.
+    ``FROM`` is a keyword only in that position, so any ``FROM`` outside strings, IRIs,
+    comments and names (``service.rdf.sparqltext``) is a dataset clause.
     """
-    return bool(_FROM.search(_NOT_KEYWORDS.sub(" ", sparql)))
+    return "FROM" in keywords(sparql)

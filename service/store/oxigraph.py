@@ -22,8 +22,6 @@ import anyio.lowlevel
 import anyio.to_thread
 import pyoxigraph as ox
 
-from service.query_workers import QueryWorkerPool, WorkerError, default_size
-from service.state import Change, StateDB
 from service.store.base import (
     BytesProgress,
     DataError,
@@ -54,6 +52,8 @@ from service.store.common import (
     values_clause,
     within_timeout,
 )
+from service.store.state import Change, StateDB
+from service.store.worker_pool import QueryWorkerPool, WorkerError, default_size
 
 log = logging.getLogger("meent")
 #: Seconds between attempts to reopen a store whose writes failed, and what clients are told.
@@ -80,7 +80,7 @@ class OxigraphStore:
     see the old graph or the new one. Writes are serialised by a lock so two replacements of
     the same graph never conflict.
 
-    Public queries on disk run in ``query_workers`` processes (``service.query_workers``)
+    Public queries on disk run in ``query_workers`` processes (``service.store.worker_pool``)
     that open the store read-only, so that one past its timeout can be killed. Each write
     bumps a generation; the next pooled query flushes the writer's memtable first and the
     workers re-open their store, so they see every write that finished before the query.
@@ -137,7 +137,7 @@ class OxigraphStore:
 
     @property
     def queries_sent_back(self) -> int:
-        """Long queries sent back to wait for a slot so far (``service.query_workers``)."""
+        """Long queries sent back to wait for a slot so far (``service.store.worker_pool``)."""
         return self._pool.sent_back if self._pool is not None else 0
 
     def _dataset_options(

@@ -19,7 +19,6 @@ import anyio.to_thread
 import httpx
 import pyoxigraph as ox
 
-from service.state import Change, StateDB
 from service.store.base import (
     BytesProgress,
     DataError,
@@ -53,6 +52,7 @@ from service.store.common import (
     values_clause,
     within_timeout,
 )
+from service.store.state import Change, StateDB
 
 # --- remote ------------------------------------------------------------------------------------
 
