@@ -19,8 +19,17 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/meent serve
 
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.package-lock.json
+
+# The JavaScript clients the tests hold Meent against (Comunica, the LDES client), from npm.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
 # The browser tests drive Debian's chromium, never a browser build Playwright downloads.
-test: $(STAMP)
+test: $(STAMP) $(JS_STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench

@@ -35,7 +35,9 @@ def project_files() -> list[Path]:
         p
         for folder in FOLDERS
         for p in (ROOT / folder).rglob("*")
-        if p.suffix in SUFFIXES and p.is_file() and not {"static", "corpus"} & set(p.parts)
+        if p.suffix in SUFFIXES
+        and p.is_file()
+        and not {"static", "corpus", "node_modules"} & set(p.parts)
     ]
     return [*sorted(found), ROOT / "README.md"]
 

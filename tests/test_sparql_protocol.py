@@ -435,12 +435,74 @@ def test_format_parameter_wins_over_accept(client: TestClient) -> None:
     assert _rows(response) == EXPECTED_ROWS
 
 
-@pytest.mark.parametrize(
-    ("query", "fmt"), [(SELECT, "turtle"), (CONSTRUCT, "csv"), (SELECT, "pdf"), (SELECT, "")]
-)
-def test_a_format_that_does_not_fit_is_a_400(client: TestClient, query: str, fmt: str) -> None:
+@pytest.mark.parametrize(("query", "fmt"), [(SELECT, "pdf"), (SELECT, ""), (CONSTRUCT, "x")])
+def test_a_format_that_names_nothing_is_a_400(client: TestClient, query: str, fmt: str) -> None:
     problem = assert_problem(client.get("/sparql", params={"query": query, "format": fmt}), 400)
     assert "format" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "fmt", "accept", "expected"),
+    [
+        # A known format this query form cannot give: the Accept header decides.
+        (SELECT, "turtle", "*/*", "application/sparql-results+json"),
+        (SELECT, "turtle", "text/csv", "text/csv"),
+        (CONSTRUCT, "csv", "*/*", "text/turtle"),
+        (CONSTRUCT, "csv", "application/n-triples", "application/n-triples"),
+    ],
+)
+def test_a_known_format_that_does_not_fit_leaves_the_choice_to_accept(
+    client: TestClient, query: str, fmt: str, accept: str, expected: str
+) -> None:
+    response = client.get(
+        "/sparql", params={"query": query, "format": fmt}, headers={"Accept": accept}
+    )
+    assert response.status_code == 200, response.text
+    assert media_type(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "params", "expected"),
+    [
+        # SPARQLWrapper's URL-encoded requests: every parameter, two spellings of one type.
+        (
+            SELECT,
+            [
+                ("format", "tsv"),
+                ("format", "text/tab-separated-values"),
+                ("output", "tsv"),
+                ("results", "tsv"),
+            ],
+            "text/tab-separated-values",
+        ),
+        (
+            CONSTRUCT,
+            [("format", "rdf+xml"), ("format", "application/rdf+xml"), ("output", "rdf+xml")],
+            "application/rdf+xml",
+        ),
+        (
+            CONSTRUCT,
+            [("format", "json-ld"), ("output", "application/ld+json")],
+            "application/ld+json",
+        ),
+        (CONSTRUCT, [("format", "n3"), ("output", "n3")], "text/turtle"),
+        # Two formats that disagree: Accept decides.
+        (SELECT, [("format", "csv"), ("output", "tsv")], "application/sparql-results+json"),
+    ],
+)
+def test_repeated_format_parameters_that_agree_are_one_request(
+    client: TestClient, query: str, params: list[tuple[str, str]], expected: str
+) -> None:
+    for method in ("GET", "POST"):
+        if method == "GET":
+            response = client.get("/sparql", params=[("query", query), *params])
+        else:
+            form: dict[str, list[str]] = {"query": [query]}
+            for key, value in params:
+                form.setdefault(key, []).append(value)
+            response = client.post("/sparql", data=form)
+        assert response.status_code == 200, response.text
+        assert media_type(response) == expected
 
 
 # --- content negotiation over HTTP -------------------------------------------------------------

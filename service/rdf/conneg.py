@@ -50,19 +50,25 @@ RESULT_FORMATS: tuple[Format, ...] = (
 
 #: RDF graphs (CONSTRUCT, DESCRIBE, documents), in order of preference.
 GRAPH_FORMATS: tuple[Format, ...] = (
-    Format("text/turtle", ("turtle", "ttl"), "ttl", rdf=ox.RdfFormat.TURTLE),
+    # N3 is a superset of Turtle: a client that asks for N3 can read Turtle.
+    Format("text/turtle", ("turtle", "ttl", "n3"), "ttl", rdf=ox.RdfFormat.TURTLE),
     Format("application/n-triples", ("ntriples", "nt"), "nt", rdf=ox.RdfFormat.N_TRIPLES),
     Format(
         "application/ld+json", ("jsonld", "json-ld", "json"), "jsonld", rdf=ox.RdfFormat.JSON_LD
     ),
-    Format("application/rdf+xml", ("rdfxml", "rdf", "xml"), "rdf", rdf=ox.RdfFormat.RDF_XML),
+    Format(
+        "application/rdf+xml", ("rdfxml", "rdf", "xml", "rdf+xml"), "rdf", rdf=ox.RdfFormat.RDF_XML
+    ),
     Format("application/n-quads", ("nquads", "nq"), "nq", rdf=ox.RdfFormat.N_QUADS),
     Format("application/trig", ("trig",), "trig", rdf=ox.RdfFormat.TRIG),
 )
 
-#: Media types that are the same format under another name.
 #: A page for people: offered beside the RDF formats wherever a person may ask.
 HTML = Format("text/html", ("html",), "html")
+#: Every format Meent can write somewhere: a ``format=`` naming one of these is understood,
+#: even where the resource at hand cannot be written in it.
+KNOWN_FORMATS: tuple[Format, ...] = (*RESULT_FORMATS, *GRAPH_FORMATS, HTML)
+#: Media types that are the same format under another name.
 ALIASES = {
     "application/json": "application/sparql-results+json",
     "application/xml": "application/sparql-results+xml",
@@ -70,6 +76,11 @@ ALIASES = {
     "application/x-turtle": "text/turtle",
     "text/plain": "application/n-triples",
     "application/json+ld": "application/ld+json",
+    "application/x-json+ld": "application/ld+json",
+    "text/n3": "text/turtle",
+    "text/rdf+n3": "text/turtle",
+    "application/n3": "text/turtle",
+    "application/turtle": "text/turtle",
 }
 
 

@@ -109,6 +109,18 @@ def to_ntriples(triples: list[ox.Triple]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
 
 
+def stored_ntriples(triples: list[ox.Triple]) -> bytes:
+    """The triples as an Oxigraph store holds them, for the change log: a store keeps the
+    canonical form of a number or a date (``"0.10"^^xsd:decimal`` is kept as ``"0.1"``), so a
+    feed that logged the form as written would rebuild another dataset than the store's, with
+    another canonical hash than its dumps."""
+    if not triples:
+        return b""
+    store = ox.Store()
+    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    return ox.serialize((q.triple for q in store), format=ox.RdfFormat.N_TRIPLES)
+
+
 #: Every quad of the content graphs (not a remote store's staging graphs).
 QUADS_QUERY = (
     "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "

@@ -47,6 +47,7 @@ from service.store.common import (
     replace_update,
     set_state,
     solutions_of,
+    stored_ntriples,
     threaded_stream,
     to_ntriples,
     values_clause,
@@ -357,7 +358,7 @@ class OxigraphStore:
             triples = parse_triples(data, format, base_iri)
             body = to_ntriples(triples)
             self._write(lambda: self._store.update(replace_update(graph_iri, body)))
-            return len(triples), body
+            return len(triples), stored_ntriples(triples)
 
         async with self._write_lock:
             await self._ready_to_write()

@@ -47,6 +47,7 @@ from service.store.common import (
     replace_update,
     set_state,
     solutions_of,
+    stored_ntriples,
     threaded_stream,
     to_ntriples,
     values_clause,
@@ -356,7 +357,8 @@ class RemoteSparqlStore:
             await self._update([update])
         else:
             await self._replace_staged(graph_iri, body)
-        await record_change(self._state, metadata, graph_iri, body)
+        logged = await anyio.to_thread.run_sync(stored_ntriples, triples)
+        await record_change(self._state, metadata, graph_iri, logged)
         return len(triples)
 
     async def _replace_staged(self, graph_iri: str, body: bytes) -> None:

@@ -24,6 +24,7 @@ from service.views.links import local_href
 from service.web import etags
 from service.web.errors import BadRequest, NotFound
 from service.web.i18n import LANG_COOKIE, LANGUAGES, MESSAGES, page_language
+from service.web.services import services_of
 
 #: What a document can be written as, HTML first: a browser names it, and a client that
 #: accepts anything gets the page a person can read.
@@ -64,6 +65,13 @@ async def validators(request: Request, store: Store, *selectors: str) -> Validat
     version = await etags.content_version(request, store)
     tag = etags.entity_tag(version, request.url.path, str(request.url.query), *selectors)
     return Validators(tag, etags.first_seen(request, version))
+
+
+async def jsonld_context(request: Request, store: Store) -> dict[str, Any]:
+    """Meent's JSON-LD context for the content this request sees: every JSON-LD document
+    embeds it (``service.rdf.writing``)."""
+    version = await etags.content_version(request, store)
+    return await services_of(request).jsonld_context(version)
 
 
 def vary(fmt: Format | None) -> str:

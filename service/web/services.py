@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 from fastapi import Request
@@ -27,6 +27,8 @@ from service.contrib.tokens import AuthFailures
 from service.harvest.dumps import Manifest, current_manifest
 from service.store import Store, open_store
 from service.views.graphindex import GraphIndex
+from service.views.jsonld_context import context
+from service.views.ontology_doc import graph_index
 from service.web.auth import Authenticator
 
 T = TypeVar("T")
@@ -121,6 +123,22 @@ class Services:
                 intake.tokens,
             ),
         )
+
+    async def vocabulary(self, version: str, graph_iri: str) -> GraphIndex:
+        """The index of a vocabulary graph (``/def``, ``/shapes``) of content ``version``:
+        the vocabularies change only on a sync, so it is kept until the version changes."""
+        if any(key[0] != version for key in self.vocabularies):
+            self.vocabularies.clear()
+        key = (version, graph_iri)
+        if key not in self.vocabularies:
+            self.vocabularies[key] = await graph_index(self.store, graph_iri)
+        return self.vocabularies[key]
+
+    async def jsonld_context(self, version: str) -> dict[str, Any]:
+        """Meent's JSON-LD context (``/def/context.jsonld``) of content ``version``: what every
+        JSON-LD document embeds (``service.rdf.writing``)."""
+        ontology = await self.vocabulary(version, self.settings.graph_iri("ontology"))
+        return context(ontology, self.settings.base_iri)["@context"]
 
     async def dumps(self, version: str) -> Manifest:
         """The dumps of content ``version``: built now if missing or too old, one build at a

@@ -5,7 +5,6 @@ for browsers."""
 from __future__ import annotations
 
 import anyio.to_thread
-import pyoxigraph as ox
 from fastapi import Request, Response
 
 from service.harvest.catalog import (
@@ -16,10 +15,11 @@ from service.harvest.catalog import (
 )
 from service.harvest.dumps import BY_NAME, download_url
 from service.rdf.conneg import GRAPH_FORMATS, Format
+from service.rdf.writing import write_rdf
 from service.web import etags
 from service.web.deps import ServicesDep
 from service.web.negotiation import choose_format
-from service.web.pages import HTML, render
+from service.web.pages import HTML, jsonld_context, render
 from service.web.routing import Router
 
 CATALOG_FORMATS: tuple[Format, ...] = (
@@ -61,7 +61,8 @@ async def catalog(request: Request, services: ServicesDep) -> Response:
             headers=headers,
         )
     assert fmt.rdf is not None
+    jsonld = await jsonld_context(request, store)
     body = await anyio.to_thread.run_sync(
-        lambda: ox.serialize(triples, format=fmt.rdf, prefixes=CATALOG_PREFIXES)
+        lambda: write_rdf(triples, fmt, prefixes=CATALOG_PREFIXES, context=jsonld)
     )
     return Response(body, headers=headers, media_type=fmt.content_type)

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from fastapi import Query, Request, Response
 
 from service.rdf.conneg import Format
+from service.rdf.writing import write_rdf
 from service.views.describe import Description, describe, exists
 from service.views.links import doc_iri, local_href, sparql_describe
 from service.views.resource_view import build
@@ -35,6 +36,7 @@ from service.web.pages import (
     EXTENSIONS,
     HTML,
     SEGMENT,
+    jsonld_context,
     link_header,
     not_found,
     not_modified,
@@ -153,7 +155,10 @@ async def _resource(
     )
     headers.update(checks.headers())
     if fmt != HTML:
-        body = await anyio.to_thread.run_sync(_serialise, description, fmt)
+        jsonld = await jsonld_context(request, store)
+        body = await anyio.to_thread.run_sync(
+            lambda: write_rdf(description.quads(), fmt, prefixes=PREFIXES, context=jsonld)
+        )
         return Response(body, headers=headers, media_type=fmt.content_type)
     view = build(description, lang, settings.base_iri)
     return render(
@@ -182,10 +187,3 @@ def _page_links(self_path: str, description: Description) -> dict[str, str]:
     if description.has_next:
         found["next"] = f"{self_path}{sep}page={description.page + 1}"
     return found
-
-
-def _serialise(description: Description, fmt: Format) -> bytes:
-    assert fmt.rdf is not None
-    # Dataset formats keep each fact's named graph; graph formats merge them.
-    data = description.quads() if fmt.rdf.supports_datasets else description.triples()
-    return ox.serialize(data, format=fmt.rdf, prefixes=PREFIXES)

@@ -16,12 +16,12 @@ import pyoxigraph as ox
 from fastapi import Request, Response
 
 from service.rdf.conneg import Format
+from service.rdf.writing import write_rdf
 from service.store import Store
 from service.views.graphindex import GraphIndex
-from service.views.jsonld_context import context
-from service.views.ontology_doc import graph_index, ontology_doc, shapes_doc
+from service.views.ontology_doc import ontology_doc, shapes_doc
 from service.vocab import PREFIXES
-from service.web import etags
+from service.web import etags, pages
 from service.web.deps import SettingsDep, StoreDep, TemplatesDep
 from service.web.errors import NotFound
 from service.web.i18n import page_language
@@ -44,15 +44,9 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 async def _index(request: Request, store: Store, graph_iri: str) -> GraphIndex:
-    """The graph's index, kept per content version: the vocabularies change only on a sync."""
+    """The graph's index, kept per content version (``Services.vocabulary``)."""
     version = await etags.content_version(request, store)
-    cache = services_of(request).vocabularies
-    if any(key[0] != version for key in cache):
-        cache.clear()
-    key = (version, graph_iri)
-    if key not in cache:
-        cache[key] = await graph_index(store, graph_iri)
-    return cache[key]
+    return await services_of(request).vocabulary(version, graph_iri)
 
 
 async def _vocabulary(
@@ -87,16 +81,10 @@ async def _vocabulary(
         assert isinstance(triples, list)
         if not triples:
             raise NotFound(f"The {name} graph is not loaded.")
-        assert fmt.rdf is not None
-        rdf = fmt.rdf
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
+        jsonld = await pages.jsonld_context(request, store)
         body = await anyio.to_thread.run_sync(
-            lambda: ox.serialize(
-                [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
-                if rdf.supports_datasets
-                else triples,
-                format=rdf,
-                prefixes=PREFIXES,
-            )
+            lambda: write_rdf(quads, fmt, prefixes=PREFIXES, context=jsonld)
         )
         return Response(body, headers=headers, media_type=fmt.content_type)
     doc = (
@@ -138,8 +126,9 @@ async def jsonld_context(request: Request, store: StoreDep, settings: SettingsDe
     unchanged = not_modified(request, checks, {})
     if unchanged is not None:
         return unchanged
-    ontology = await _index(request, store, settings.graph_iri("ontology"))
-    body = json.dumps(context(ontology, settings.base_iri), indent=2, ensure_ascii=False)
+    body = json.dumps(
+        {"@context": await pages.jsonld_context(request, store)}, indent=2, ensure_ascii=False
+    )
     return Response(body, media_type=JSON_LD, headers=checks.headers())
 
 

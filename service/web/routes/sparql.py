@@ -9,6 +9,7 @@ Updates are refused: Meent's graph changes only through contributions.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
@@ -16,7 +17,6 @@ from urllib.parse import parse_qsl
 import anyio
 import pyoxigraph as ox
 from fastapi import Request, Response
-from fastapi.responses import StreamingResponse
 
 from service.harvest.service_description import SD_PREFIXES, service_description
 from service.rdf.conneg import (
@@ -30,6 +30,7 @@ from service.rdf.conneg import (
 )
 from service.rdf.queries import examples_graph, read_queries
 from service.rdf.sparqltext import QueryForm, cap_rows, form_of, is_repeatable, scan
+from service.rdf.writing import JsonLdStream, write_rdf
 from service.store import QueryError, QueryTimeout, ResultStream, StoreError
 from service.vocab import PREFIXES, SH
 from service.web.deps import SettingsDep, StoreDep, TemplatesDep
@@ -42,9 +43,12 @@ from service.web.errors import (
     UnsupportedMediaType,
     problem,
 )
-from service.web.negotiation import choose_format, representation
+from service.web.negotiation import choose_format, format_values, representation
+from service.web.pages import jsonld_context
 from service.web.routing import Router
+from service.web.streaming import CutStream, StreamCut
 
+log = logging.getLogger("meent")
 router = Router()
 
 FORM = "application/x-www-form-urlencoded"
@@ -176,17 +180,16 @@ def _refuse_update() -> Forbidden:
 def _formats(
     request: Request, params: list[tuple[str, str]], form: QueryForm
 ) -> tuple[Format, Format]:
-    """The result format and the graph format to answer with (406 if the form's is missing).
-
-    A ``format`` parameter (for links people paste) wins over the Accept header.
-    """
+    """The result format and the graph format to answer with (``service.web.negotiation``:
+    the format parameters, for links people paste and for clients such as SPARQLWrapper, then
+    the Accept header)."""
     offered = GRAPH_FORMATS if form.returns_graph else RESULT_FORMATS
     if form is QueryForm.UNKNOWN:  # the engine will say what is wrong with the text
         offered = (*RESULT_FORMATS, *GRAPH_FORMATS)
     chosen = representation(
         offered,
         f"a {form.value} query",
-        format_name=_one(params, "format"),
+        format_values=format_values(params),
         accept=request.headers.get("accept"),
     )
     if chosen.rdf is not None:
@@ -222,6 +225,9 @@ async def _run(
         query = cap_rows(query, settings.max_result_rows)
         # Says that a LIMIT was applied, so a client can tell a capped answer from a full one.
         headers["Meent-Result-Cap"] = str(settings.max_result_rows)
+    # A graph answer in JSON-LD comes from the store as N-Triples and is compacted here as it
+    # streams (service.rdf.writing.JsonLdStream).
+    compact = graph_format.rdf == ox.RdfFormat.JSON_LD
     try:
         # The store enforces the timeout (and stops the work where it can); this is only a
         # backstop should a store not keep its deadline.
@@ -229,7 +235,7 @@ async def _run(
             stream = await store.query_stream(
                 query,
                 results_format=results_format.results,
-                graph_format=graph_format.rdf,
+                graph_format=ox.RdfFormat.N_TRIPLES if compact else graph_format.rdf,
                 default_graph_uris=_all(params, "default-graph-uri"),
                 named_graph_uris=_all(params, "named-graph-uri"),
                 timeout=settings.query_timeout,
@@ -242,11 +248,21 @@ async def _run(
     except StoreError as error:
         raise Unavailable(str(error), headers={"Retry-After": "10"}) from None
     fmt = results_format if not stream.is_graph else graph_format
-    return StreamingResponse(
-        _rest(request, stream, first),
-        media_type=fmt.content_type,
-        headers=headers,
-    )
+    body = _rest(request, stream, first)
+    if stream.is_graph and compact:
+        writer = JsonLdStream(await jsonld_context(request, store))
+        body = _compacted(body, writer)
+    return CutStream(body, media_type=fmt.content_type, headers=headers)
+
+
+async def _compacted(body: AsyncIterator[bytes], writer: JsonLdStream) -> AsyncIterator[bytes]:
+    """``body`` (N-Triples) as compacted JSON-LD; the work in a thread, batch by batch."""
+    yield writer.head()
+    async for chunk in body:
+        out = await anyio.to_thread.run_sync(writer.feed, chunk)
+        if out:
+            yield out
+    yield await anyio.to_thread.run_sync(writer.tail)
 
 
 _POSITION = re.compile(r"^error at (\d+):(\d+): ")
@@ -291,9 +307,11 @@ async def _first_chunk(stream: ResultStream) -> bytes:
 
 async def _rest(request: Request, stream: ResultStream, first: bytes) -> AsyncIterator[bytes]:
     """The body: the first chunk, then the rest. The store stops the stream at the query's
-    deadline (QueryTimeout) or on a failure; the body then just ends — the status line has
-    gone already. A JSON or XML result is then visibly incomplete; CSV, TSV and N-Triples
-    end at a row boundary only by luck. The request's state says so, for the response cache."""
+    deadline (QueryTimeout) or on a failure; the status line has gone already, so the answer
+    is then cut (``service.web.streaming``): the connection ends without the chunked body's
+    last chunk, and every client sees an error rather than a clean end — a CSV, TSV or
+    N-Triples answer stopped at a row boundary would otherwise pass for a whole one. The
+    request's state says so too, for the response cache."""
     try:
         yield first
         while True:
@@ -301,9 +319,14 @@ async def _rest(request: Request, stream: ResultStream, first: bytes) -> AsyncIt
                 chunk = await anext(stream.chunks)
             except StopAsyncIteration:
                 return
-            except StoreError:
+            except StoreError as error:
                 request.state.response_incomplete = True
-                return
+                log.warning(
+                    "the answer to a query was cut after it began (%s): %s",
+                    type(error).__name__,
+                    error,
+                )
+                raise StreamCut(str(error)) from None
             yield chunk
     finally:
         await stream.aclose()
@@ -389,7 +412,8 @@ async def _describe_or_edit(
         raise NotAcceptable([*supported(GRAPH_FORMATS), "text/html"])
     endpoint = str(request.url_for("sparql_get"))
     triples = await service_description(store, settings, endpoint)
-    body = ox.serialize(triples, format=chosen.rdf, prefixes=SD_PREFIXES)
+    jsonld = await jsonld_context(request, store)
+    body = write_rdf(triples, chosen, prefixes=SD_PREFIXES, context=jsonld)
     return Response(
         body,
         media_type=chosen.content_type,
@@ -429,7 +453,7 @@ def _editor(request: Request, settings: SettingsDep, templates: TemplatesDep) ->
 
 
 @router.get("/.well-known/sparql-examples", response_model=None)
-async def sparql_examples(request: Request, settings: SettingsDep) -> Response:
+async def sparql_examples(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The example research questions of ``queries/`` as ``sh:SPARQLExecutable`` resources
     (as SIB's sparql-examples publishes them), targeting this endpoint."""
     chosen = choose_format(request, GRAPH_FORMATS, "the examples")
@@ -439,8 +463,9 @@ async def sparql_examples(request: Request, settings: SettingsDep) -> Response:
     graph = examples_graph(examples, endpoint, settings.base_iri)
     triples = [q.triple for q in ox.parse(graph.serialize(format="nt"), ox.RdfFormat.N_TRIPLES)]
     prefixes = {"sh": str(SH), "schema": PREFIXES["schema"], "rdfs": PREFIXES["rdfs"]}
+    jsonld = await jsonld_context(request, store)
     return Response(
-        ox.serialize(triples, format=chosen.rdf, prefixes=prefixes),
+        write_rdf(triples, chosen, prefixes=prefixes, context=jsonld),
         media_type=chosen.content_type,
         headers={"Vary": "Accept", "Cache-Control": "max-age=300"},
     )

@@ -5,14 +5,15 @@ those of a recent content version (``Services.void_statistics``)."""
 from __future__ import annotations
 
 import anyio.to_thread
-import pyoxigraph as ox
 from fastapi import Request, Response
-from rdflib.namespace import DCTERMS, XSD
 
+from service.harvest.catalog import CATALOG_PREFIXES
 from service.harvest.void import VOID, VOID_FORMATS, build_void, statistics
+from service.rdf.writing import write_rdf
 from service.web import etags
 from service.web.deps import ServicesDep
 from service.web.negotiation import choose_format
+from service.web.pages import jsonld_context
 from service.web.routing import Router
 
 router = Router(tags=["catalogue"])
@@ -35,9 +36,10 @@ async def void(request: Request, services: ServicesDep) -> Response:
     )
     manifest = await services.dumps(await etags.content_version(request, store))
     triples = build_void(str(request.base_url), stats, settings, manifest, modified)
-    prefixes = {"void": VOID, "dct": str(DCTERMS), "xsd": str(XSD)}
+    prefixes = {**CATALOG_PREFIXES, "void": VOID}
     assert fmt.rdf is not None
+    jsonld = await jsonld_context(request, store)
     body = await anyio.to_thread.run_sync(
-        lambda: ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
+        lambda: write_rdf(triples, fmt, prefixes=prefixes, context=jsonld)
     )
     return Response(body, headers=headers, media_type=fmt.content_type)
