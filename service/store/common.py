@@ -334,4 +334,5 @@ def declares_dataset(sparql: str) -> bool:
     ``FROM`` is a keyword only in that position, so any ``FROM`` outside strings, IRIs,
     comments and names (``service.rdf.sparqltext``) is a dataset clause.
     """
-    return "FROM" in keywords(sparql)
+    # Most queries have no "from" anywhere: no need to read them token by token.
+    return "from" in sparql.lower() and "FROM" in keywords(sparql)
