@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from background import settled_dumps
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -207,7 +208,9 @@ def test_dumps_are_rebuilt_when_the_graph_changes(
     )
     try:
         with TestClient(app) as again:  # a restart syncs the new file
-            after = again.get("/dumps/").json()
+            # The complete older build answers at once, while the new one is made.
+            assert again.get("/dumps/").json()["canonicalHash"] == before["canonicalHash"]
+            after = settled_dumps(again)
             assert after["canonicalHash"] != before["canonicalHash"]
             assert after["quads"] == before["quads"] + 1
             response = again.get("/dumps/meent.ttl", headers={"If-None-Match": old_etag})
@@ -317,4 +320,51 @@ def test_a_recent_build_is_served_until_the_interval_has_passed(
                 format=ox.RdfFormat.N_TRIPLES,
             )
         )
-        assert client.get("/dumps/").json()["canonicalHash"] != first["canonicalHash"]
+        assert settled_dumps(client)["canonicalHash"] != first["canonicalHash"]
+
+
+def test_a_build_never_holds_up_a_request(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once there is a complete build, the catalogue, VoID and the dumps answer from it while
+    a newer one is made in the background — here a build held back until the test lets it
+    go — and the catalogue dates the dumps as built, not as asked."""
+    import threading
+
+    from service.harvest import dumps as harvest_dumps
+
+    release = threading.Event()
+    write_dumps = harvest_dumps.write_dumps
+
+    def held_back(*args: object, **kwargs: object) -> object:
+        assert release.wait(60), "the test never let the build go"
+        return write_dumps(*args, **kwargs)  # type: ignore[arg-type]
+
+    settings = Settings(
+        store="memory", project_root=project, dumps_dir=tmp_path / "dumps", dump_interval=0
+    )
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/dumps/").json()  # the first build: waited for
+        monkeypatch.setattr(harvest_dumps, "write_dumps", held_back)
+        body = (
+            '<https://w3id.org/meent/id/test/z> <http://www.w3.org/2000/01/rdf-schema#label> "z" .'
+        )
+        client.portal.call(
+            functools.partial(
+                client.app.state.services.store.replace_graph,  # type: ignore[attr-defined]
+                "https://w3id.org/meent/graph/test/z",
+                body,
+                format=ox.RdfFormat.N_TRIPLES,
+            )
+        )
+        for path in ("/dumps/", "/catalog", "/.well-known/void", "/dumps/meent.ttl"):
+            response = client.get(path, headers={"Accept": "text/turtle"}, timeout=10)
+            assert response.status_code == 200, path
+        assert "dumps" in client.app.state.services.background.running  # type: ignore[attr-defined]
+        assert client.get("/dumps/").json() == first  # the older complete build
+        catalog = client.get("/catalog", headers={"Accept": "text/turtle"}).text
+        assert first["built"][:19] in catalog  # dct:modified of the distributions
+        release.set()
+        after = settled_dumps(client)
+        assert after["canonicalHash"] != first["canonicalHash"]
+        assert b"test/z" in client.get("/dumps/meent.ttl").content

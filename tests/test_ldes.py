@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 import pytest
+from background import settled_dumps
 from fastapi.testclient import TestClient
 
 from service.config import Settings
@@ -81,7 +82,7 @@ def next_page(quads: list[ox.Quad]) -> str | None:
 
 
 def service_hash(client: TestClient) -> str:
-    return client.get("/dumps/").json()["canonicalHash"]["value"]
+    return settled_dumps(client)["canonicalHash"]["value"]
 
 
 def change(client: TestClient, work) -> None:

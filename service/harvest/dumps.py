@@ -17,7 +17,8 @@ directory of its own, named for the content version (``etags.content_version``);
 same way last, and names that directory. Requests resolve files through the manifest, so a
 client never sees a half-written file nor a file whose checksum is not the one advertised.
 The service builds lazily: the first request that needs the dumps after the content version
-changed builds them (one build at a time); ``meent dump DIR`` writes the same files to DIR.
+changed starts a build (one at a time), in the background once there is a complete build to
+serve meanwhile (``service.web.services``); ``meent dump DIR`` writes the same files to DIR.
 
 A build never holds the graph in memory: the store streams its quads to an N-Quads file, and
 the quads and the union's triples are sorted by line on disk (an external merge sort), each
@@ -308,6 +309,13 @@ async def dump_to(store: Store, directory: Path) -> Manifest:
 # --- the service's dumps: built lazily per content version ---------------------------------------
 
 
+def is_current(manifest: Manifest, version: str, interval: float) -> bool:
+    """Whether ``manifest`` may serve content ``version``: it is of that version, or it was
+    built less than ``interval`` seconds ago."""
+    age = (datetime.now(UTC) - manifest.built).total_seconds()
+    return manifest.version == version or age < interval
+
+
 async def current_manifest(
     store: Store, settings: Settings, version: str, lock: anyio.Lock
 ) -> Manifest:
@@ -322,10 +330,7 @@ async def current_manifest(
     root = settings.dumps_path
 
     def current(manifest: Manifest | None) -> bool:
-        if manifest is None:
-            return False
-        age = (datetime.now(UTC) - manifest.built).total_seconds()
-        return manifest.version == version or age < settings.dump_interval
+        return manifest is not None and is_current(manifest, version, settings.dump_interval)
 
     manifest = await anyio.to_thread.run_sync(read_manifest, root)
     if current(manifest):

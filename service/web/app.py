@@ -107,10 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def written(app: FastAPI) -> int:
-    """The store's count of writes, which keys the response cache; -1 before the lifespan has
-    opened it, when nothing is answered and so nothing is kept."""
+    """What keys the response cache: the store's count of writes, and of the background
+    builds finished (a new build of the dumps changes the catalogue without a write); -1
+    before the lifespan has opened the store, when nothing is answered and so nothing kept."""
     services: Services | None = getattr(app.state, "services", None)
-    return services.store.writes if services is not None else -1
+    if services is None:
+        return -1
+    return services.store.writes + services.background.finished
 
 
 def _without_head(app: FastAPI) -> Callable[[], dict[str, Any]]:

@@ -9,6 +9,9 @@ application while it serves.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -24,7 +27,7 @@ from service.config import Settings
 from service.contrib.intake import Intake
 from service.contrib.templates import TemplateMaker
 from service.contrib.tokens import AuthFailures
-from service.harvest.dumps import Manifest, current_manifest
+from service.harvest.dumps import Manifest, current_manifest, is_current, read_manifest
 from service.store import Store, open_store
 from service.views.graphindex import GraphIndex
 from service.views.jsonld_context import context
@@ -32,16 +35,58 @@ from service.views.ontology_doc import graph_index
 from service.web.auth import Authenticator
 
 T = TypeVar("T")
+log = logging.getLogger("meent")
 Prepare = Callable[[Store], Awaitable[None]]
 
 #: Content versions whose first sighting is remembered; older ones are forgotten.
 VERSIONS_REMEMBERED = 64
 
 
+class Background:
+    """Work a request starts and does not wait for: a build of the dumps, a new count of the
+    VoID statistics. One task per key at a time; a failure is logged, never raised into a
+    request; ``close`` cancels what runs (a build in a worker thread finishes first)."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: Work finished so far: a finished build changes answers without a write to the
+        #: store, so the response cache keys on this too (``service.web.app.written``).
+        self.finished = 0
+
+    def start(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
+        if key in self._tasks:
+            return
+
+        async def run() -> None:
+            try:
+                await work()
+                self.finished += 1
+            except Exception:
+                log.exception("the background work %r failed; the next request retries", key)
+            finally:
+                self._tasks.pop(key, None)
+
+        self._tasks[key] = asyncio.get_running_loop().create_task(run())
+
+    @property
+    def running(self) -> set[str]:
+        return set(self._tasks)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 class Recent(Generic[T]):
     """The newest value computed for a content version, kept for ``interval`` seconds past
     its version: what costs a scan of the whole store (the VoID statistics) must not follow
-    every contribution. One computation at a time; who waited uses its result."""
+    every contribution. Once there is a value, a request never waits for a new one: it gets
+    the last value and a new one is computed in the background. One computation at a time;
+    who waited for the first uses its result."""
 
     def __init__(self) -> None:
         self._value: tuple[str, float, T] | None = None
@@ -53,10 +98,19 @@ class Recent(Generic[T]):
         seen, when, value = self._value
         return value if seen == version or time.monotonic() - when < interval else None
 
-    async def get(self, version: str, interval: float, compute: Callable[[], Awaitable[T]]) -> T:
+    async def get(
+        self,
+        version: str,
+        interval: float,
+        compute: Callable[[], Awaitable[T]],
+        background: Background | None = None,
+    ) -> T:
         value = self._fresh(version, interval)
         if value is not None:
             return value
+        if self._value is not None and background is not None:
+            background.start(f"recent-{id(self)}", lambda: self.get(version, interval, compute))
+            return self._value[2]
         async with self._lock:
             value = self._fresh(version, interval)
             if value is None:
@@ -96,6 +150,8 @@ class Services:
     void_statistics: Recent[dict[str, object]] = field(default_factory=Recent)
     #: One build of the dumps at a time.
     dumps_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    #: Builds and counts that requests start and do not wait for.
+    background: Background = field(default_factory=Background)
     #: The indexes of the vocabulary graphs (``/def``, ``/shapes``) of one content version.
     vocabularies: dict[tuple[str, str], GraphIndex] = field(default_factory=dict)
 
@@ -141,13 +197,24 @@ class Services:
         return context(ontology, self.settings.base_iri)["@context"]
 
     async def dumps(self, version: str) -> Manifest:
-        """The dumps of content ``version``: built now if missing or too old, one build at a
-        time (``service.harvest.dumps.current_manifest``)."""
-        return await current_manifest(self.store, self.settings, version, self.dumps_lock)
+        """The dumps for content ``version``. Only the very first build is waited for: once
+        there is a complete build, it is served (with the date it was built) while a newer one
+        is made in the background, one at a time (``service.harvest.dumps``)."""
+        settings = self.settings
+        manifest = await anyio.to_thread.run_sync(read_manifest, settings.dumps_path)
+        if manifest is None:
+            return await current_manifest(self.store, settings, version, self.dumps_lock)
+        if not is_current(manifest, version, settings.dump_interval):
+            self.background.start(
+                "dumps",
+                lambda: current_manifest(self.store, settings, version, self.dumps_lock),
+            )
+        return manifest
 
     async def close(self) -> None:
-        """Close everything ``open`` opened, the store last."""
+        """Stop the background work, then close everything ``open`` opened, the store last."""
         try:
+            await self.background.close()
             self.intake.close()
         finally:
             await self.store.close()

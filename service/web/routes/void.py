@@ -28,11 +28,13 @@ async def void(request: Request, services: ServicesDep) -> Response:
     if etags.not_modified(request, headers["ETag"], modified):
         return Response(status_code=304, headers=headers)
     # Counting scans the whole store and must not follow every contribution: the statistics
-    # of a version counted less than ``dump_interval`` s ago do (the dumps wait the same way).
+    # of a version counted less than ``dump_interval`` s ago do (the dumps wait the same way),
+    # and older ones are served while new ones are counted in the background.
     stats = await services.void_statistics.get(
         await etags.content_version(request, store),
         settings.dump_interval,
         lambda: statistics(store, settings.base_iri),
+        services.background,
     )
     manifest = await services.dumps(await etags.content_version(request, store))
     triples = build_void(str(request.base_url), stats, settings, manifest, modified)
