@@ -5,12 +5,15 @@ size, tokens and roles, replace, retract, review mode, personal data, protected 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from service.config import Settings
 from service.contrib.tokens import Role
@@ -91,6 +94,13 @@ def test_accepted_is_stored_with_its_provenance_in_its_own_graph(client: TestCli
     turtle = client.get(answer["location"], headers={"Accept": "text/turtle"})
     triples = list(ox.parse(turtle.content, ox.RdfFormat.TURTLE))
     assert len(triples) == answer["triples"] == 9
+    # Its JSON-LD is the same graph, compacted with Meent's context (service/rdf/writing.py).
+    jsonld = client.get(answer["location"], headers={"Accept": "application/ld+json"}).json()
+    assert jsonld["@context"]["Koppel"] == f"{BASE}def#Koppel"
+    assert isomorphic(
+        Graph().parse(data=json.dumps(jsonld), format="json-ld"),
+        Graph().parse(data=turtle.text, format="turtle"),
+    )
     listed = client.get("/contributions").json()["items"]
     assert answer["id"] in [item["id"] for item in listed]
     page = client.get("/doc/koppel/k-accepted", headers={"Accept": "text/html"})

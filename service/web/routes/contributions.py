@@ -27,6 +27,8 @@ from service.contrib.records import CC_BY, LICENCES
 from service.contrib.tokens import Token
 from service.rdf.conneg import GRAPH_FORMATS, Format, negotiate, negotiate_language
 from service.rdf.parsing import RdfSyntaxError
+from service.rdf.writing import write_rdf
+from service.vocab import PREFIXES
 from service.web.auth import Authenticator
 from service.web.deps import AuthDep, IntakeDep, SettingsDep
 from service.web.errors import (
@@ -39,6 +41,7 @@ from service.web.errors import (
     UnsupportedMediaType,
 )
 from service.web.forms import form_fields
+from service.web.pages import jsonld_context
 from service.web.routing import Router
 
 log = logging.getLogger("meent")
@@ -258,7 +261,9 @@ async def get_contribution(
     offered = (JSON_FORMAT, *GRAPH_FORMATS[:3])
     fmt = negotiate(request.headers.get("accept"), offered) or JSON_FORMAT
     if fmt.rdf is not None:
-        return Response(ox.serialize(triples, format=fmt.rdf), media_type=fmt.content_type)
+        jsonld = await jsonld_context(request, intake.store)
+        body = write_rdf(triples, fmt, prefixes=PREFIXES, context=jsonld)
+        return Response(body, media_type=fmt.content_type)
     found["data"] = ox.serialize(triples, format=ox.RdfFormat.TURTLE).decode()
     return JSONResponse(found)
 
