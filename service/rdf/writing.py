@@ -22,10 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal
 from rdflib.term import Node
 
 from service.rdf.conneg import Format
+from service.rdf.parsing import from_ox
 
 #: Formats that hold named graphs.
 QUAD_FORMATS = frozenset({ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS})
@@ -72,15 +73,9 @@ def write_rdf(
 
 
 def _term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD_STRING:  # the same literal in RDF 1.1, and shorter
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    if isinstance(term, ox.Literal) and not term.language and term.datatype.value == XSD_STRING:
+        return Literal(term.value)  # the same literal in RDF 1.1, and JSON-LD writes it shorter
+    return from_ox(term)
 
 
 def _graph(triples: Iterable[ox.Triple]) -> Graph:

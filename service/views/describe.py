@@ -83,11 +83,6 @@ class Description:
             )
         return [seen[key] for key in sorted(seen)]
 
-    def triples(self) -> list[ox.Triple]:
-        """The facts as triples (the same triple in two graphs once)."""
-        unique = {(str(q.subject), str(q.predicate), str(q.object)): q.triple for q in self.quads()}
-        return [unique[key] for key in sorted(unique)]
-
 
 def label_literals(facts_by_iri: dict[str, list[Fact]]) -> dict[str, list[ox.Literal]]:
     """Label literals by IRI: those of the best label predicate each IRI has."""

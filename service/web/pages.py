@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
 from service.config import Settings
+from service.harvest.dumps import Manifest
 from service.rdf.conneg import GRAPH_FORMATS, HTML, Format, negotiate
 from service.store import Store
 from service.views.browse import search
@@ -24,7 +25,7 @@ from service.views.links import local_href
 from service.web import etags
 from service.web.errors import BadRequest, NotFound
 from service.web.i18n import LANG_COOKIE, LANGUAGES, MESSAGES, page_language
-from service.web.services import services_of
+from service.web.services import Services, services_of
 
 #: What a document can be written as, HTML first: a browser names it, and a client that
 #: accepts anything gets the page a person can read.
@@ -72,6 +73,11 @@ async def jsonld_context(request: Request, store: Store) -> dict[str, Any]:
     embeds it (``service.rdf.writing``)."""
     version = await etags.content_version(request, store)
     return await services_of(request).jsonld_context(version)
+
+
+async def manifest_of(request: Request, services: Services) -> Manifest:
+    """The dumps for the content this request sees (``Services.dumps``)."""
+    return await services.dumps(await etags.content_version(request, services.store))
 
 
 def vary(fmt: Format | None) -> str:

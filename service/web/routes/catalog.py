@@ -19,7 +19,7 @@ from service.rdf.writing import write_rdf
 from service.web import etags
 from service.web.deps import ServicesDep
 from service.web.negotiation import choose_format
-from service.web.pages import HTML, jsonld_context, render
+from service.web.pages import HTML, jsonld_context, manifest_of, render
 from service.web.routing import Router
 
 CATALOG_FORMATS: tuple[Format, ...] = (
@@ -35,7 +35,7 @@ async def catalog(request: Request, services: ServicesDep) -> Response:
     """The DCAT-AP catalogue: RDF by default and by negotiation, HTML for browsers."""
     settings, store = services.settings, services.store
     fmt = choose_format(request, CATALOG_FORMATS, "the catalogue")
-    manifest = await services.dumps(await etags.content_version(request, store))
+    manifest = await manifest_of(request, services)
     headers, modified = await etags.freshness(request, store, "catalog", fmt.media_type)
     if etags.not_modified(request, headers["ETag"], modified):
         return Response(status_code=304, headers=headers)

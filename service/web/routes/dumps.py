@@ -13,14 +13,8 @@ from service.harvest.dumps import BY_NAME, DUMP_MAX_AGE, Manifest, download_url
 from service.web import etags
 from service.web.deps import ServicesDep
 from service.web.errors import NotFound
+from service.web.pages import manifest_of
 from service.web.routing import Router
-from service.web.services import Services
-
-
-async def manifest_of(request: Request, services: Services) -> Manifest:
-    """The dumps of the content this request sees."""
-    return await services.dumps(await etags.content_version(request, services.store))
-
 
 router = Router(tags=["dumps"])
 

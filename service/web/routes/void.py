@@ -13,7 +13,7 @@ from service.rdf.writing import write_rdf
 from service.web import etags
 from service.web.deps import ServicesDep
 from service.web.negotiation import choose_format
-from service.web.pages import jsonld_context
+from service.web.pages import jsonld_context, manifest_of
 from service.web.routing import Router
 
 router = Router(tags=["catalogue"])
@@ -36,7 +36,7 @@ async def void(request: Request, services: ServicesDep) -> Response:
         lambda: statistics(store, settings.base_iri),
         services.background,
     )
-    manifest = await services.dumps(await etags.content_version(request, store))
+    manifest = await manifest_of(request, services)
     triples = build_void(str(request.base_url), stats, settings, manifest, modified)
     prefixes = {**CATALOG_PREFIXES, "void": VOID}
     assert fmt.rdf is not None
